@@ -1,0 +1,1 @@
+"""Pure codecs for the formats pecora speaks: FatturaPA, SdI messages, PEC envelopes, CAdES, XAdES."""

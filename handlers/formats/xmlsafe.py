@@ -1,0 +1,55 @@
+"""Parse untrusted XML safely: no entities, no DTD loading, no network, bounded size.
+
+Every XML that reaches pecora comes from outside (suppliers, SdI, PEC providers), so the
+one parser configuration below is the only way the codecs turn bytes into a tree.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+#: Largest XML document accepted (SdI caps a file at 5 MB; PEC messages at 30 MB).
+MAX_XML_BYTES = 32 * 1024 * 1024
+
+
+class UnsafeXml(ValueError):
+    """The document uses a construct pecora refuses (DOCTYPE, entities) or is too large."""
+
+
+class MalformedXml(ValueError):
+    """The document is not well-formed XML."""
+
+
+def _parser() -> etree.XMLParser:
+    # resolve_entities=False keeps entity references unexpanded (billion laughs),
+    # no_network and load_dtd=False keep lxml from fetching anything,
+    # huge_tree=False keeps libxml2's own limits on text node size and depth.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        remove_comments=False,
+    )
+
+
+def parse(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
+    """Return the root element of ``data``; raise `UnsafeXml` or `MalformedXml`.
+
+    A DOCTYPE is refused outright: no FatturaPA, SdI or PEC document carries one, and it is
+    the vehicle of every entity attack.
+    """
+    if len(data) > max_bytes:
+        raise UnsafeXml(f"XML document too large: {len(data)} bytes (limit {max_bytes})")
+    try:
+        tree = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(f"not well-formed XML: {exc}") from exc
+    docinfo = tree.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise UnsafeXml("XML with a DOCTYPE is refused (entities and DTDs are not allowed)")
+    for node in tree.iter(etree.Entity):  # an unexpanded entity reference survived
+        raise UnsafeXml(f"XML entity reference &{node.name}; is refused")
+    return tree
