@@ -1,0 +1,1 @@
+"""The pecora daemon: process lifecycle, configuration, ingress adapters, runners and the CLI."""

@@ -1,0 +1,109 @@
+"""Durable ingestion: archive the raw bytes, insert the inbox row, commit, then wake the runner.
+
+Every ingress adapter (LMTP, SMTP, IMAP) calls this and acknowledges upstream only after it
+returns: the raw message is on disk (fsynced) and its inbox row is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store import inbox, mailboxes
+from store.archive import Archive, ArchiveError
+from store.clock import utcnow
+from store.db import StoreUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class ImapMessage:
+    """One message fetched from an IMAP mailbox, with its UID."""
+
+    uid: int
+    raw: bytes
+
+
+class Ingestor:
+    """Turns received bytes into committed inbox items."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], archive: Archive, wake: asyncio.Event
+    ) -> None:
+        self._sessions = sessions
+        self._archive = archive
+        self._wake = wake
+        self.received = 0  # messages committed by this process (metrics)
+
+    async def ingest(
+        self,
+        raw: bytes,
+        *,
+        source: str,
+        envelope_from: str | None = None,
+        recipients: Sequence[str] = (),
+    ) -> inbox.Put:
+        """Store one message from LMTP/SMTP; raise `StoreUnavailable` if it could not be."""
+        try:
+            sha = await self._archive.put(raw)
+            async with self._sessions() as session, session.begin():
+                put = await inbox.put(
+                    session,
+                    inbox.Received(
+                        source=source,
+                        sha256=sha,
+                        size=len(raw),
+                        envelope_from=envelope_from,
+                        recipients=tuple(recipients),
+                    ),
+                    now=utcnow(),
+                )
+        except (OperationalError, DBAPIError, ArchiveError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        self._committed(1 if put.created else 0)
+        return put
+
+    async def ingest_imap(
+        self, mailbox: str, uidvalidity: int, messages: Sequence[ImapMessage]
+    ) -> list[inbox.Put]:
+        """Store a batch fetched from ``mailbox`` and advance its position, in one transaction."""
+        if not messages:
+            return []
+        try:
+            shas = [await self._archive.put(m.raw) for m in messages]
+            now = utcnow()
+            async with self._sessions() as session, session.begin():
+                puts = [
+                    await inbox.put(
+                        session,
+                        inbox.Received(
+                            source="imap",
+                            sha256=sha,
+                            size=len(m.raw),
+                            mailbox=mailbox,
+                            uidvalidity=uidvalidity,
+                            uid=m.uid,
+                        ),
+                        now=now,
+                    )
+                    for m, sha in zip(messages, shas, strict=True)
+                ]
+                await mailboxes.advance(
+                    session,
+                    mailbox,
+                    uidvalidity=uidvalidity,
+                    last_uid=max(m.uid for m in messages),
+                    now=now,
+                )
+        except (OperationalError, DBAPIError, ArchiveError, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        self._committed(sum(p.created for p in puts))
+        return puts
+
+    def _committed(self, created: int) -> None:
+        self.received += created
+        if created:
+            self._wake.set()

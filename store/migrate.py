@@ -1,0 +1,47 @@
+"""Schema migrations: bring a database to the newest revision, or tell whether it is behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_SCRIPTS = Path(__file__).resolve().parent / "migrations"
+
+
+def _config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPTS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """Return the newest revision shipped with this pecora."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise RuntimeError("no migrations found")
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """Return the revision the database is at (None for an empty database)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply every pending migration in one transaction per revision."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(_config(c), revision))
+
+
+async def is_current(engine: AsyncEngine) -> bool:
+    """Tell whether the database is at the newest revision (refuse to run on drift)."""
+    return await current_revision(engine) == head_revision()
