@@ -135,12 +135,12 @@ class ListenerSettings(_Model):
 
     @model_validator(mode="after")
     def _secure_off_loopback(self) -> ListenerSettings:
-        if self.enabled and not _is_loopback(self.host):
-            if self.tls_cert is None or self.tls_key is None or not self.auth_users:
-                raise ValueError(
-                    f"host {self.host} is not loopback: tls_cert, tls_key and auth_users "
-                    "are required (STARTTLS and AUTH)"
-                )
+        insecure = self.tls_cert is None or self.tls_key is None or not self.auth_users
+        if self.enabled and not _is_loopback(self.host) and insecure:
+            raise ValueError(
+                f"host {self.host} is not loopback: tls_cert, tls_key and auth_users "
+                "are required (STARTTLS and AUTH)"
+            )
         return self
 
 

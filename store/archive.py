@@ -9,6 +9,7 @@ the same `Archive` protocol (conservazione issue).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -96,10 +97,8 @@ class FilesystemArchive:
                 os.fsync(tmp.fileno())
             os.chmod(tmp_name, 0o444)
             # os.link fails if the name exists, so a concurrent writer cannot be overwritten.
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(tmp_name, final)
-            except FileExistsError:
-                pass
         finally:
             os.unlink(tmp_name)
         _fsync_dir(final.parent)

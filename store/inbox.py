@@ -90,14 +90,18 @@ async def claim(
     waiting on each other; SQLite ignores it and relies on BEGIN IMMEDIATE instead.
     """
     rows = (
-        await session.execute(
-            select(InboxItem)
-            .where(InboxItem.state == InboxState.QUEUED)
-            .order_by(InboxItem.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        (
+            await session.execute(
+                select(InboxItem)
+                .where(InboxItem.state == InboxState.QUEUED)
+                .order_by(InboxItem.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for row in rows:
         row.state = InboxState.CLAIMED
         row.claim_count += 1
@@ -158,16 +162,23 @@ async def recover(
     in ``bad`` for an operator.
     """
     orphans = (
-        await session.execute(
-            select(InboxItem)
-            .where(
-                (InboxItem.state == InboxState.CLAIMED)
-                & ((InboxItem.claimed_by == worker) | (InboxItem.claimed_at < now - stale_after))
+        (
+            await session.execute(
+                select(InboxItem)
+                .where(
+                    (InboxItem.state == InboxState.CLAIMED)
+                    & (
+                        (InboxItem.claimed_by == worker)
+                        | (InboxItem.claimed_at < now - stale_after)
+                    )
+                )
+                .order_by(InboxItem.id)
+                .with_for_update()
             )
-            .order_by(InboxItem.id)
-            .with_for_update()
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     in_hand: set[str | None] = set()
     requeued = bad = 0
     for item in orphans:
@@ -216,9 +227,7 @@ async def listing(
 
 async def depths(session: AsyncSession) -> dict[InboxState, int]:
     """Return the number of items in each state (absent states count zero)."""
-    rows = await session.execute(
-        select(InboxItem.state, func.count()).group_by(InboxItem.state)
-    )
+    rows = await session.execute(select(InboxItem.state, func.count()).group_by(InboxItem.state))
     counts = {state: 0 for state in InboxState}
     for state, count in rows.all():
         counts[InboxState(state)] = count

@@ -36,7 +36,9 @@ async def advance(
     await session.flush()
 
 
-async def record_error(session: AsyncSession, mailbox: str, error: str | None, *, now: datetime) -> None:
+async def record_error(
+    session: AsyncSession, mailbox: str, error: str | None, *, now: datetime
+) -> None:
     """Remember the last connection error of a mailbox (None clears it) for `pecora status`."""
     row = await session.get(MailboxPosition, mailbox)
     if row is None:
@@ -49,4 +51,6 @@ async def record_error(session: AsyncSession, mailbox: str, error: str | None, *
 
 async def all_positions(session: AsyncSession) -> list[MailboxPosition]:
     """Return every mailbox position, by name."""
-    return list((await session.execute(select(MailboxPosition).order_by(MailboxPosition.mailbox))).scalars())
+    return list(
+        (await session.execute(select(MailboxPosition).order_by(MailboxPosition.mailbox))).scalars()
+    )

@@ -27,7 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every backend (SQLite keeps no zone, so we store UTC and re-attach)."""
+    """An aware UTC datetime on every backend (SQLite keeps no zone: store UTC, re-attach it)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True

@@ -152,7 +152,12 @@ async def mark_failed(session: AsyncSession, outbox_id: int, *, detail: str, now
 
 
 async def release(
-    session: AsyncSession, outbox_ids: Sequence[int], *, detail: str, next_at: datetime, now: datetime
+    session: AsyncSession,
+    outbox_ids: Sequence[int],
+    *,
+    detail: str,
+    next_at: datetime,
+    now: datetime,
 ) -> None:
     """Put items back unchanged after a connection-level failure: no attempt is counted."""
     if not outbox_ids:

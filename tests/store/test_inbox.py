@@ -105,7 +105,10 @@ async def test_recovery_leaves_a_live_peers_claims_alone(
     assert rec == inbox.Recovery(requeued=0, bad=0)
     async with sessions() as s, s.begin():
         rec = await inbox.recover(
-            s, worker="me", max_claims=3, stale_after=timedelta(minutes=5),
+            s,
+            worker="me",
+            max_claims=3,
+            stale_after=timedelta(minutes=5),
             now=now + timedelta(minutes=6),
         )
     assert rec.requeued == 1
