@@ -1,0 +1,125 @@
+"""Trust anchors and certificate-path validation at a given instant.
+
+A `TrustStore` is built from anchor certificates passed in as bytes (PEM bundles or DER; loading
+them from disk or from the AgID trusted list is the caller's job) plus optional intermediates, and
+answers one question: does this signer certificate chain to an anchor *at time t*? Signatures
+are judged at signing time, never "now" (domain.md §5.2), so the time is always explicit.
+Path building and RFC 5280 checks are delegated to ``cryptography.x509.verification``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from handlers.formats.sig_common import Failure, dn
+
+#: Longest path accepted (leaf + intermediates + anchor); real qualified chains have 2–3.
+MAX_CHAIN_DEPTH = 6
+
+
+class BadCertificate(ValueError):
+    """A certificate given to the store could not be parsed."""
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Parse one DER certificate or a PEM bundle of any number of certificates."""
+    try:
+        if b"-----BEGIN" in data:
+            return list(x509.load_pem_x509_certificates(data))
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise BadCertificate(f"not a PEM/DER X.509 certificate: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ChainResult:
+    """Outcome of path validation: the validated chain (leaf first) or why there is none."""
+
+    ok: bool
+    failure: Failure | None
+    reason: str
+    chain: tuple[str, ...] = ()
+
+
+def _ca_policy() -> ExtensionPolicy:
+    # Qualified-signature CAs (InfoCert, Aruba, AgE) do not follow the Web PKI profile: accept any
+    # extensions, but an issuer must still be a CA (basicConstraints), as RFC 5280 §4.2.1.9 says.
+    return ExtensionPolicy.permit_all().require_present(
+        x509.BasicConstraints, Criticality.AGNOSTIC, None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrustStore:
+    """Anchors (trusted as given) and intermediates (usable to build paths, not trusted)."""
+
+    anchors: tuple[x509.Certificate, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+    _store: Store | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.anchors:
+            object.__setattr__(self, "_store", Store(list(self.anchors)))
+
+    @classmethod
+    def from_bytes(
+        cls, anchors: Iterable[bytes], intermediates: Iterable[bytes] = ()
+    ) -> TrustStore:
+        """Build a store from PEM/DER blobs (each blob may be a PEM bundle)."""
+        return cls(
+            anchors=tuple(c for blob in anchors for c in load_certificates(blob)),
+            intermediates=tuple(c for blob in intermediates for c in load_certificates(blob)),
+        )
+
+    @property
+    def empty(self) -> bool:
+        """True when no anchor is configured: nothing can be trusted."""
+        return not self.anchors
+
+    def validate(
+        self,
+        leaf: x509.Certificate,
+        untrusted: Sequence[x509.Certificate],
+        at: dt.datetime,
+    ) -> ChainResult:
+        """Validate a path from ``leaf`` to an anchor, every certificate valid at ``at``.
+
+        ``untrusted`` are certificates shipped with the signature (CMS certificates, KeyInfo);
+        they and the store's intermediates may be used as path elements, never as anchors.
+        """
+        if self._store is None:
+            return ChainResult(False, Failure.NO_TRUST_ANCHORS, "no trust anchors configured")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(at)
+            .max_chain_depth(MAX_CHAIN_DEPTH)
+            .extension_policies(ca_policy=_ca_policy(), ee_policy=ExtensionPolicy.permit_all())
+            .build_client_verifier()
+        )
+        pool = [c for c in (*untrusted, *self.intermediates) if c != leaf]
+        try:
+            verified = verifier.verify(leaf, pool)
+        except VerificationError as exc:
+            message = str(exc)
+            failure = (
+                Failure.EXPIRED_AT_SIGNING
+                if "not valid at validation time" in message
+                else Failure.UNTRUSTED_CHAIN
+            )
+            return ChainResult(False, failure, f"chain validation at {at.isoformat()}: {message}")
+        chain = tuple(dn(c.subject) for c in verified.chain)
+        return ChainResult(True, None, "chain to a trust anchor", chain)
