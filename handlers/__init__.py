@@ -1,1 +1,1 @@
-"""Pure decision logic: bytes and dataclasses in, facts and effects out (no I/O, no asyncio, no SQL)."""
+"""Pure decision logic: bytes and dataclasses in, facts and effects out (no I/O, no SQL)."""

@@ -241,3 +241,19 @@ async def oldest_queued(session: AsyncSession) -> datetime | None:
             select(func.min(InboxItem.received_at)).where(InboxItem.state == InboxState.QUEUED)
         )
     ).scalar_one_or_none()
+
+
+async def unclaim(session: AsyncSession, item_ids: Sequence[int], *, now: datetime) -> None:
+    """Give back claimed items that were never started (shutdown mid-batch): no claim counted."""
+    if not item_ids:
+        return
+    await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id.in_(list(item_ids)) & (InboxItem.state == InboxState.CLAIMED))
+        .values(
+            state=InboxState.QUEUED,
+            claim_count=InboxItem.claim_count - 1,
+            claimed_by=None,
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Runners: long-lived tasks that drain the inbox and the outbox."""
