@@ -24,7 +24,6 @@ from handlers.formats.sig_common import (
     SignatureVerdict,
     cert_info,
     fail,
-    key_usage_ok,
     verify_raw,
 )
 from handlers.formats.trust import TrustStore
@@ -99,6 +98,10 @@ def _signing_time(values: dict[str, list[object]]) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         raise _Bad(Failure.MALFORMED, "signingTime is not a time")
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _check_ess(values: dict[str, list[object]], signer: asn1_x509.Certificate) -> str:
@@ -190,20 +193,12 @@ def verify_signer_info(
         info["intact"] = True
         signing_time = _signing_time(values)
         info["signing_time"] = signing_time
-        when = at or signing_time
+        when = _utc(at) if at is not None else signing_time
         if when is None:
             raise _Bad(Failure.NO_SIGNING_TIME, "no signingTime attribute and no time given")
         info["validated_at"] = when
-        if when < cert.not_valid_before_utc:
-            raise _Bad(Failure.NOT_YET_VALID_AT_SIGNING,
-                       f"signer certificate not valid before {cert.not_valid_before_utc}")
-        if when > cert.not_valid_after_utc:
-            raise _Bad(Failure.EXPIRED_AT_SIGNING,
-                       f"signer certificate expired {cert.not_valid_after_utc}")
         ess = _check_ess(values, a_cert) if cades else "not required"
-        if not key_usage_ok(cert):
-            raise _Bad(Failure.KEY_USAGE, "key usage lacks nonRepudiation/digitalSignature")
-        chain = trust.validate(cert, [c for _, c in _certificates(sd)], when)
+        chain = trust.check_signer(cert, [c for _, c in _certificates(sd)], when)
         if not chain.ok:
             assert chain.failure is not None
             raise _Bad(chain.failure, chain.reason)

@@ -34,6 +34,7 @@ class Failure(enum.Enum):
     """Which check failed. The first group means the bytes were altered (or never matched);
     the second means the signature is intact but cannot be trusted."""
 
+    UNSIGNED = "unsigned"  # no signature where one was expected
     MALFORMED = "malformed"  # structure unreadable (bad ASN.1 / XML inside the signature)
     UNSUPPORTED = "unsupported"  # algorithm or transform we do not implement / do not accept
     TAMPERED = "tampered"  # digest or signature value mismatch

@@ -22,7 +22,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from handlers.formats.sig_common import Failure, dn
+from handlers.formats.sig_common import Failure, dn, key_usage_ok
 
 #: Longest path accepted (leaf + intermediates + anchor); real qualified chains have 2–3.
 MAX_CHAIN_DEPTH = 6
@@ -86,6 +86,31 @@ class TrustStore:
     def empty(self) -> bool:
         """True when no anchor is configured: nothing can be trusted."""
         return not self.anchors
+
+    def check_signer(
+        self,
+        leaf: x509.Certificate,
+        untrusted: Sequence[x509.Certificate],
+        at: dt.datetime,
+    ) -> ChainResult:
+        """Is ``leaf`` an acceptable signing certificate at ``at`` (the signing time)?
+
+        Checked in the order that gives the most specific answer: validity window of the
+        signer itself (a 2018 signature made with a certificate expiring in 2021 passes),
+        key usage (RFC 5280 §4.2.1.3), then the path to an anchor.
+        """
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        if at < leaf.not_valid_before_utc:
+            return ChainResult(False, Failure.NOT_YET_VALID_AT_SIGNING,
+                               f"signer certificate not valid before {leaf.not_valid_before_utc}")
+        if at > leaf.not_valid_after_utc:
+            return ChainResult(False, Failure.EXPIRED_AT_SIGNING,
+                               f"signer certificate expired {leaf.not_valid_after_utc}")
+        if not key_usage_ok(leaf):
+            return ChainResult(False, Failure.KEY_USAGE,
+                               "key usage lacks nonRepudiation/digitalSignature")
+        return self.validate(leaf, untrusted, at)
 
     def validate(
         self,
