@@ -39,8 +39,10 @@ class _ItalianTime(tzinfo):
         if dt is None:
             return timedelta(0)
         # Summer time runs from 02:00 local (01:00 UTC) on the last Sunday of March to 03:00
-        # local (01:00 UTC) on the last Sunday of October; compare in local wall time.
-        start = datetime(dt.year, 3, _last_sunday(dt.year, 3), 2)
+        # local (01:00 UTC) on the last Sunday of October; compare in local wall time. In the
+        # skipped hour (02:00-03:00 in March) and the repeated one (October), PEP 495 says
+        # fold=0 takes the offset in force before the transition and fold=1 the one after.
+        start = datetime(dt.year, 3, _last_sunday(dt.year, 3), 3 - dt.fold)
         end = datetime(dt.year, 10, _last_sunday(dt.year, 10), 3 - dt.fold)
         wall = dt.replace(tzinfo=None)
         return timedelta(hours=1) if start <= wall < end else timedelta(0)
