@@ -173,12 +173,14 @@ def verify_signer_info(
             raise _Bad(Failure.UNSUPPORTED, f"digest algorithm {digest} not accepted")
         attrs = si["signed_attrs"]
         values: dict[str, list[object]] = {}
+        if attrs.native is not None:
+            values = _attr_values(attrs)
+            info["signing_time"] = _signing_time(values)  # claimed; trusted once intact
         if attrs.native is None:
             if cades:  # CAdES-BES needs signed attributes (ETSI EN 319 122-1 §5.2)
                 raise _Bad(Failure.MISSING_ATTRIBUTE, "no signed attributes: not CAdES-BES")
             tbs = [content]
         else:
-            values = _attr_values(attrs)
             for needed in ("content_type", "message_digest"):  # RFC 5652 §5.3
                 if needed not in values:
                     raise _Bad(Failure.MISSING_ATTRIBUTE, f"signed attribute {needed} missing")
@@ -192,7 +194,6 @@ def verify_signer_info(
         _check_signature(si, cert.public_key(), digest, tbs)
         info["intact"] = True
         signing_time = _signing_time(values)
-        info["signing_time"] = signing_time
         when = _utc(at) if at is not None else signing_time
         if when is None:
             raise _Bad(Failure.NO_SIGNING_TIME, "no signingTime attribute and no time given")
