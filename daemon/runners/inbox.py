@@ -8,7 +8,6 @@ item is shunted with its traceback and the runner goes on with the next one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import traceback
 from datetime import timedelta
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from daemon.apply import apply
 from daemon.config import InboxSettings
 from daemon.metrics import Metrics
+from daemon.waiting import wait_any
 from handlers.run import process
 from handlers.work import Disposition, Work
 from store import inbox
@@ -76,7 +76,7 @@ class InboxRunner:
             except (OperationalError, DBAPIError) as exc:
                 self._outage(exc)
                 done = 0
-                await _sleep_or_stop(stop, min(30.0, self._settings.poll_seconds * 10))
+                await wait_any(stop, timeout=min(30.0, self._settings.poll_seconds * 10))
             if done == 0:
                 await self._idle(stop)
 
@@ -164,19 +164,4 @@ class InboxRunner:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         self._wake.clear()
-        waiter = asyncio.ensure_future(self._wake.wait())
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait(
-                {waiter, stopper},
-                timeout=self._settings.poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            for task in (waiter, stopper):
-                task.cancel()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        await wait_any(self._wake, stop, timeout=self._settings.poll_seconds)

@@ -1,0 +1,190 @@
+"""The outbox runner: the only code that sends. It drains due outbox items through channels.
+
+Retry policy lives here, not in the channels (Mailman's OutgoingRunner, arq's Retry): a
+temporary failure is retried on the channel's backoff schedule until ``max_attempts`` or
+``deliver_until``, then fails; a connection-level failure keeps the batch queued, counts no
+attempt and is logged once per outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.base import Channel, ChannelUnavailable, Delivery, Outgoing
+from daemon.config import OutboxSettings, RetryPolicy
+from daemon.metrics import Metrics
+from daemon.waiting import wait_any
+from store import outbox
+from store.clock import utcnow
+from store.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+def next_attempt(policy: RetryPolicy, attempts: int, now: datetime) -> datetime:
+    """When to try again after ``attempts`` tries: the schedule's step, with 10 % jitter."""
+    steps = policy.backoff_seconds or [60.0]
+    base = steps[min(attempts, len(steps)) - 1] if attempts > 0 else steps[0]
+    return now + timedelta(seconds=base * random.uniform(0.9, 1.1))
+
+
+class OutboxRunner:
+    """Claims due outbox items, sends them by channel, records each outcome."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, Channel],
+        policies: Mapping[str, RetryPolicy],
+        settings: OutboxSettings,
+        *,
+        worker: str,
+        wake: asyncio.Event,
+        metrics: Metrics,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._policies = policies
+        self._settings = settings
+        self._worker = worker
+        self._wake = wake
+        self._metrics = metrics
+        self._down: set[str] = set()  # channels in an outage (logged once)
+
+    async def recover(self) -> int:
+        """Requeue items this node left ``sending`` (it crashed mid-send)."""
+        async with self._sessions() as session, session.begin():
+            n = await outbox.recover(
+                session,
+                worker=self._worker,
+                stale_after=timedelta(minutes=self._settings.stale_claim_minutes),
+                now=utcnow(),
+            )
+        if n:
+            log.warning("outbox recovery: %d items were being sent at the crash, requeued", n)
+        return n
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop`` is set; the batch in hand is finished first."""
+        try:
+            while not stop.is_set():
+                self._metrics.heartbeat("outbox")
+                try:
+                    sent = await self.run_once()
+                except (OperationalError, DBAPIError) as exc:
+                    log.error("store unavailable, outbox paused: %s", exc)
+                    sent = 0
+                if sent == 0:
+                    await self._idle(stop)
+        finally:
+            for channel in self._channels.values():
+                await channel.close()
+
+    async def run_once(self) -> int:
+        """Claim one batch of due items and send it; return how many were handled."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            rows = await outbox.claim_due(
+                session,
+                self._worker,
+                limit=self._settings.batch_size,
+                now=now,
+                channels=list(self._channels),
+            )
+        by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
+        for row in rows:
+            by_channel[row.channel].append(row)
+        for alias, items in by_channel.items():
+            await self._send(alias, items)
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Send until nothing is due (tests, `pecora outbox` tools); return the count."""
+        total = 0
+        while n := await self.run_once():
+            total += n
+        return total
+
+    async def _send(self, alias: str, items: list[OutboxItem]) -> None:
+        channel = self._channels[alias]
+        batch = [
+            Outgoing(i.id, i.sender, tuple(i.recipients), i.payload, i.message_id) for i in items
+        ]
+        try:
+            deliveries = await channel.send(batch)
+        except ChannelUnavailable as exc:
+            await self._record(alias, items, exc.partial)
+            done = {d.outbox_id for d in exc.partial}
+            rest = [i.id for i in items if i.id not in done]
+            now = utcnow()
+            async with self._sessions() as session, session.begin():
+                await outbox.release(
+                    session,
+                    rest,
+                    detail=str(exc),
+                    next_at=now + timedelta(seconds=self._settings.unavailable_retry_seconds),
+                    now=now,
+                )
+            if alias not in self._down:
+                log.error("channel %s unavailable, %d items kept queued: %s", alias, len(rest), exc)
+                self._down.add(alias)
+            self._metrics.count("channel_unavailable", channel=alias)
+            return
+        if alias in self._down:
+            log.warning("channel %s available again", alias)
+            self._down.discard(alias)
+        await self._record(alias, items, deliveries)
+
+    async def _record(
+        self, alias: str, items: list[OutboxItem], deliveries: list[Delivery]
+    ) -> None:
+        if not deliveries:
+            return
+        rows = {i.id: i for i in items}
+        policy = self._policies.get(alias, RetryPolicy())
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            for d in deliveries:
+                row = rows[d.outbox_id]
+                if d.status == "sent":
+                    await outbox.mark_sent(
+                        session, row.id, provider_ref=d.provider_ref, detail=d.detail, now=now
+                    )
+                    self._metrics.count("sent", channel=alias)
+                    continue
+                attempts = row.attempts + 1
+                until = row.deliver_until or row.created_at + timedelta(
+                    hours=policy.deliver_until_hours
+                )
+                retry_at = next_attempt(policy, attempts, now)
+                if d.status == "retry" and attempts < policy.max_attempts and retry_at <= until:
+                    await outbox.mark_retry(
+                        session, row.id, next_at=retry_at, detail=d.detail, now=now
+                    )
+                    self._metrics.count("retried", channel=alias)
+                else:
+                    why = (
+                        d.detail
+                        if d.status == "failed"
+                        else f"gave up after {attempts} attempts: {d.detail}"
+                    )
+                    await outbox.mark_failed(session, row.id, detail=why, now=now)
+                    log.error("outbox item %d failed on %s: %s", row.id, alias, why)
+                    self._metrics.count("failed", channel=alias)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        async with self._sessions() as session:
+            due = await outbox.next_due(session)
+        wait = self._settings.poll_seconds
+        if due is not None:
+            wait = max(0.05, min(wait, (due - utcnow()).total_seconds()))
+        self._wake.clear()
+        await wait_any(self._wake, stop, timeout=wait)

@@ -1,0 +1,141 @@
+"""The outbox runner: retry policy, outages, and identical bytes on every try (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.scripted import ScriptedChannel
+from daemon.config import OutboxSettings, RetryPolicy
+from daemon.metrics import Metrics
+from daemon.runners.outbox import OutboxRunner
+from store import outbox
+from store.clock import utcnow
+from store.models import DeliveryAttempt, OutboxItem, OutboxState
+
+POLICY = RetryPolicy(backoff_seconds=[0.0], max_attempts=3, deliver_until_hours=1)
+
+
+def _runner(
+    sessions: async_sessionmaker[AsyncSession],
+    channel: ScriptedChannel,
+    policy: RetryPolicy = POLICY,
+) -> OutboxRunner:
+    return OutboxRunner(
+        sessions,
+        {channel.alias: channel},
+        {channel.alias: policy},
+        OutboxSettings(unavailable_retry_seconds=0.001),
+        worker="test",
+        wake=asyncio.Event(),
+        metrics=Metrics(),
+    )
+
+
+async def _enqueue(sessions: async_sessionmaker[AsyncSession], n: int, **kw: object) -> int:
+    async with sessions() as s, s.begin():
+        return await outbox.enqueue(
+            s,
+            outbox.NewOutgoing(
+                channel="pec",
+                payload=f"Message-ID: <{n}@p>\r\n\r\nbody {n}".encode(),
+                recipients=("sdi01@pec.fatturapa.it",),
+                idempotency_key=f"k{n}",
+                message_id=f"<{n}@p>",
+                **kw,  # type: ignore[arg-type]
+            ),
+            now=utcnow(),
+        )
+
+
+async def _item(sessions: async_sessionmaker[AsyncSession], item_id: int) -> OutboxItem:
+    async with sessions() as s:
+        row = await s.get(OutboxItem, item_id)
+        assert row is not None
+        return row
+
+
+async def test_enqueue_is_idempotent(sessions: async_sessionmaker[AsyncSession]) -> None:
+    assert await _enqueue(sessions, 1) == await _enqueue(sessions, 1)
+
+
+async def test_retry_then_sent_with_identical_bytes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    channel = ScriptedChannel("pec", ["retry", "retry"])
+    item_id = await _enqueue(sessions, 1)
+    runner = _runner(sessions, channel)
+    for _ in range(3):
+        await runner.run_once()
+        await asyncio.sleep(0.01)
+    row = await _item(sessions, item_id)
+    assert row.state is OutboxState.SENT
+    assert row.attempts == 3
+    assert row.provider_ref == "<1@p>"
+    assert [o.payload for o in channel.sent] == [b"Message-ID: <1@p>\r\n\r\nbody 1"]
+    async with sessions() as s:
+        statuses = (
+            (await s.execute(select(DeliveryAttempt.status).order_by(DeliveryAttempt.id)))
+            .scalars()
+            .all()
+        )
+    assert statuses == ["retry", "retry", "sent"]
+
+
+async def test_gives_up_after_max_attempts(sessions: async_sessionmaker[AsyncSession]) -> None:
+    channel = ScriptedChannel("pec", ["retry"] * 10)
+    item_id = await _enqueue(sessions, 1)
+    runner = _runner(sessions, channel)
+    for _ in range(5):
+        await runner.run_once()
+        await asyncio.sleep(0.01)
+    row = await _item(sessions, item_id)
+    assert row.state is OutboxState.FAILED
+    assert row.attempts == 3
+    assert "gave up after 3 attempts" in (row.last_error or "")
+
+
+async def test_gives_up_past_deliver_until(sessions: async_sessionmaker[AsyncSession]) -> None:
+    channel = ScriptedChannel("pec", ["retry"])
+    item_id = await _enqueue(sessions, 1, deliver_until=utcnow() - timedelta(seconds=1))
+    await _runner(sessions, channel).run_once()
+    assert (await _item(sessions, item_id)).state is OutboxState.FAILED
+
+
+async def test_permanent_failure_is_final(sessions: async_sessionmaker[AsyncSession]) -> None:
+    channel = ScriptedChannel("pec", ["failed"])
+    item_id = await _enqueue(sessions, 1)
+    runner = _runner(sessions, channel)
+    await runner.run_once()
+    assert await runner.run_once() == 0
+    assert (await _item(sessions, item_id)).state is OutboxState.FAILED
+
+
+async def test_outage_keeps_batch_queued_and_records_partial(
+    sessions: async_sessionmaker[AsyncSession], caplog: object
+) -> None:
+    channel = ScriptedChannel("pec", ["sent", "unavailable"])
+    ids = [await _enqueue(sessions, n) for n in range(3)]
+    runner = _runner(sessions, channel)
+    await runner.run_once()
+    rows = [await _item(sessions, i) for i in ids]
+    assert [r.state for r in rows] == [OutboxState.SENT, OutboxState.QUEUED, OutboxState.QUEUED]
+    assert [r.attempts for r in rows] == [1, 0, 0]  # an outage is not an attempt
+    await asyncio.sleep(0.01)
+    await runner.drain()
+    rows = [await _item(sessions, i) for i in ids]
+    assert all(r.state is OutboxState.SENT for r in rows)
+    assert len(channel.sent) == 3  # nothing sent twice
+
+
+async def test_crash_recovery_requeues_sending(sessions: async_sessionmaker[AsyncSession]) -> None:
+    item_id = await _enqueue(sessions, 1)
+    async with sessions() as s, s.begin():
+        assert await outbox.claim_due(s, "test", limit=10, now=utcnow())
+    runner = _runner(sessions, ScriptedChannel("pec"))
+    assert await runner.recover() == 1
+    await runner.drain()
+    assert (await _item(sessions, item_id)).state is OutboxState.SENT
