@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+
 class FormatoTrasmissione(StrEnum):
     """`versione` / `FormatoTrasmissione`: to a PA (FPA12) or to privates (FPR12)."""
 
@@ -126,7 +127,10 @@ class CondizioniPagamento(StrEnum):
     TP03 = "TP03"
 
 class TipoRitenuta(StrEnum):
-    """2.1.1.5.1 TipoRitenuta (RT01 persons, RT02 companies, RT03 INPS, RT04 ENASARCO, RT05 ENPAM, RT06 other)."""
+    """2.1.1.5.1 TipoRitenuta.
+
+    RT01 persons, RT02 companies, RT03 INPS, RT04 ENASARCO, RT05 ENPAM, RT06 other.
+    """
 
     RT01 = "RT01"
     RT02 = "RT02"
@@ -145,11 +149,11 @@ class CausalePagamento(StrEnum):
     E = "E"
     G = "G"
     H = "H"
-    I = "I"
+    I = "I"  # noqa: E741
     L = "L"
     M = "M"
     N = "N"
-    O = "O"
+    O = "O"  # noqa: E741
     P = "P"
     Q = "Q"
     R = "R"
@@ -197,7 +201,7 @@ class TipoCassa(StrEnum):
 class EsigibilitaIVA(StrEnum):
     """2.2.2.7 EsigibilitaIVA: I immediate, D deferred, S split payment."""
 
-    I = "I"
+    I = "I"  # noqa: E741
     D = "D"
     S = "S"
 

@@ -5,6 +5,9 @@ XAdES ``ds:Signature`` is not part of the model: the reader skips it, the writer
 (signing is a separate step on the written bytes).
 """
 
+# The field helpers (req/opt/many) return dataclasses.field(...) objects: RUF009 does not apply.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,9 @@ Same conventions as `model_header`: frozen slotted dataclasses, XSD order, codes
 amounts as ``Decimal``, repeated elements as tuples, ``Attachment`` as the decoded bytes.
 """
 
+# The field helpers (req/opt/many) return dataclasses.field(...) objects: RUF009 does not apply.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 from dataclasses import dataclass

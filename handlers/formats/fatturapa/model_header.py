@@ -5,6 +5,9 @@ are kept as ``str`` (compare with the enums in `codes`); amounts are ``Decimal``
 the XML elements in snake_case so the spec's numbering (1.1.x, 1.2.x …) maps one to one.
 """
 
+# The field helpers (req/opt/many) return dataclasses.field(...) objects: RUF009 does not apply.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +16,6 @@ from decimal import Decimal
 
 from . import xsdtypes as t
 from .fields import opt, req
-
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,7 +28,7 @@ class IdFiscale:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Anagrafica:
-    """AnagraficaType: Denominazione XOR (Nome + Cognome) — an XSD choice, checked by `structure`."""
+    """AnagraficaType: Denominazione XOR (Nome + Cognome), an XSD choice (see `structure`)."""
 
     denominazione: str | None = opt("Denominazione", t.LATIN80)
     nome: str | None = opt("Nome", t.LATIN60)
