@@ -1,0 +1,121 @@
+"""Split MIME entities on their raw bytes, without re-serialising anything.
+
+The stdlib ``email`` package parses into objects and regenerates bytes that are not always
+identical to the input. Two PEC pieces must stay byte-exact: the content covered by the S/MIME
+signature of ``multipart/signed`` (RFC 1847/8551: the first body part, headers included) and the
+``postacert.eml`` kept as evidence (domain.md §4.2). This module cuts them out of the original
+bytes; decoding of leaves is left to ``email``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+__all__ = [
+    "MimeStructureError",
+    "RawEntity",
+    "decode_transfer_encoding",
+    "parse_entity",
+    "split_multipart",
+]
+
+
+class MimeStructureError(ValueError):
+    """A multipart body whose boundaries are missing or never closed (e.g. a truncated mail)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntity:
+    """One MIME entity: its exact bytes, its parsed headers and the exact bytes of its body."""
+
+    raw: bytes
+    headers: Message
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get_content_type()
+
+    @property
+    def filename(self) -> str | None:
+        """``Content-Disposition`` filename, else the ``Content-Type`` name parameter (raw)."""
+        name = self.headers.get_filename() or self.headers.get_param("name")
+        if isinstance(name, tuple):  # an RFC 2231 triple the caller did not collapse
+            name = name[2]
+        return name if isinstance(name, str) else None
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def parse_entity(raw: bytes) -> RawEntity:
+    """Cut ``raw`` into headers and body at the first empty line (no empty line: no body)."""
+    if raw.startswith((b"\r\n", b"\n")):  # no headers at all
+        head, body = b"", raw[2 if raw.startswith(b"\r\n") else 1 :]
+    else:
+        match = _HEADER_END.search(raw)
+        head, body = (raw, b"") if match is None else (raw[: match.start()], raw[match.end() :])
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    return RawEntity(raw=raw, headers=headers, body=body)
+
+
+def split_multipart(entity: RawEntity) -> list[RawEntity]:
+    """The body parts of a multipart entity, each byte-exact.
+
+    Per RFC 2046 §5.1.1 the line break before a delimiter belongs to the delimiter, so a part's
+    bytes end just before it. Raise `MimeStructureError` when the entity is not multipart, has
+    no boundary parameter, no delimiter, or no closing delimiter (truncation).
+    """
+    if not entity.headers.get_content_maintype() == "multipart":
+        raise MimeStructureError(f"{entity.content_type} is not multipart")
+    boundary = entity.headers.get_boundary()
+    if not boundary:
+        raise MimeStructureError("multipart entity without a boundary")
+    # The trailing lookahead keeps a boundary from matching a longer one that starts with it
+    # (real PEC boundaries differ only in their last digit, e.g. ...-9178 and ...-9179).
+    delimiter = re.compile(
+        rb"(?:^|\r?\n)--"
+        + re.escape(boundary.encode("latin-1", "replace"))
+        + rb"(--)?[ \t]*(?:\r?\n|$)"
+    )
+    body = entity.body
+    parts: list[RawEntity] = []
+    start: int | None = None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            parts.append(parse_entity(body[start : match.start()]))
+        if match.group(1):  # closing delimiter
+            if start is None:
+                break
+            return parts
+        start = match.end()
+    if start is None:
+        raise MimeStructureError(f"multipart body has no delimiter for boundary {boundary!r}")
+    raise MimeStructureError(f"multipart body is not closed (boundary {boundary!r}): truncated?")
+
+
+def decode_transfer_encoding(entity: RawEntity) -> bytes:
+    """The body with its Content-Transfer-Encoding undone (7bit/8bit/binary are identity).
+
+    Strict on base64 garbage (`MimeStructureError`), unlike ``email``'s silent best effort:
+    this is used for parts whose bytes are evidence.
+    """
+    encoding = (entity.headers.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+    if encoding in ("7bit", "8bit", "binary"):
+        return entity.body
+    if encoding == "base64":
+        compact = re.sub(rb"\s+", b"", entity.body)
+        try:
+            return base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MimeStructureError(f"bad base64 body: {exc}") from exc
+    if encoding == "quoted-printable":
+        return quopri.decodestring(entity.body)
+    raise MimeStructureError(f"unknown Content-Transfer-Encoding {encoding!r}")
