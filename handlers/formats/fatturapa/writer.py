@@ -17,6 +17,8 @@ from .fields import specs
 from .model import NAMESPACE, ROOT, FatturaElettronica
 from .xsdtypes import to_text
 
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
 
 def _fill(el: Any, obj: Any) -> None:
     sub = etree.SubElement
@@ -46,5 +48,6 @@ def to_element(invoice: FatturaElettronica) -> Any:
 
 def write(invoice: FatturaElettronica, *, pretty: bool = False) -> bytes:
     """Serialise ``invoice`` as UTF-8 XML with an XML declaration."""
-    return bytes(etree.tostring(to_element(invoice), xml_declaration=True, encoding="UTF-8",
-                                pretty_print=pretty))
+    body = etree.tostring(to_element(invoice), xml_declaration=False, encoding="UTF-8",
+                          pretty_print=pretty)
+    return _DECLARATION + bytes(body)
