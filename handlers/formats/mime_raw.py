@@ -14,11 +14,12 @@ import binascii
 import quopri
 import re
 from dataclasses import dataclass
+from email._policybase import Compat32
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 __all__ = [
+    "LENIENT_POLICY",
     "MimeStructureError",
     "RawEntity",
     "decode_transfer_encoding",
@@ -29,6 +30,25 @@ __all__ = [
 
 class MimeStructureError(ValueError):
     """A multipart body whose boundaries are missing or never closed (e.g. a truncated mail)."""
+
+
+class _LenientCompat32(Compat32):
+    """compat32, except that header values are always ``str``.
+
+    Plain compat32 returns an ``email.header.Header`` object for a header that contained
+    non-ASCII bytes, and every ``str``-expecting API (``get_content_type``, ``get_filename``...)
+    then raises AttributeError: one stray byte in a header would crash the parser. Raw header
+    bytes are read as UTF-8 here, invalid sequences replaced.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return value
+
+
+#: The email policy every pecora MIME parse uses (compat32 semantics, never a Header object).
+LENIENT_POLICY = _LenientCompat32()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +82,7 @@ def parse_entity(raw: bytes) -> RawEntity:
     else:
         match = _HEADER_END.search(raw)
         head, body = (raw, b"") if match is None else (raw[: match.start()], raw[match.end() :])
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    headers = BytesHeaderParser(policy=LENIENT_POLICY).parsebytes(head + b"\n\n")
     return RawEntity(raw=raw, headers=headers, body=body)
 
 

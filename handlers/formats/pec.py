@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.policy import compat32
 from enum import StrEnum
 
 from handlers.formats.daticert import (
@@ -29,6 +28,7 @@ from handlers.formats.daticert import (
 )
 from handlers.formats.filenames import safe_filename
 from handlers.formats.mime_raw import (
+    LENIENT_POLICY,
     MimeStructureError,
     RawEntity,
     decode_transfer_encoding,
@@ -231,7 +231,7 @@ def is_pec(raw: bytes) -> bool:
     Only headers are read; a True here does not mean `parse_pec` will succeed.
     """
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:MAX_PEC_BYTES])
+        headers = BytesHeaderParser(policy=LENIENT_POLICY).parsebytes(raw[:MAX_PEC_BYTES])
         _classify(headers)
     except (MalformedPec, ValueError, TypeError, LookupError):
         return False
@@ -262,7 +262,10 @@ def _collect(
         payload = part.get_payload()
         if part.get_content_type() == "message/rfc822" and isinstance(payload, list) and payload:
             # a forwarded mail: keep it whole as one .eml attachment, do not flatten it
-            content = payload[0].as_bytes() if isinstance(payload[0], Message) else b""
+            try:
+                content = payload[0].as_bytes() if isinstance(payload[0], Message) else b""
+            except (ValueError, TypeError, LookupError) as exc:
+                raise MalformedPec(f"unreadable embedded message: {exc}") from exc
             name = _part_name(part)
             attachments.append(
                 PecAttachment(
@@ -295,7 +298,7 @@ def _collect(
 
 
 def _inner(raw: bytes) -> InnerMessage:
-    message = email.message_from_bytes(raw, policy=compat32)
+    message = email.message_from_bytes(raw, policy=LENIENT_POLICY)
     attachments: list[PecAttachment] = []
     texts: list[str] = []
     _collect(message, attachments, texts)
