@@ -1,1 +1,1 @@
-"""Pure codecs for the formats pecora speaks: FatturaPA, SdI messages, PEC envelopes, CAdES, XAdES."""
+"""Pure codecs: FatturaPA, SdI messages, PEC envelopes, CAdES, XAdES (no I/O, no SQL)."""

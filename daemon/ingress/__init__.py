@@ -1,0 +1,1 @@
+"""Ingress adapters: turn transport events (IMAP mailboxes, LMTP deliveries) into inbox rows."""
