@@ -128,6 +128,7 @@ async def finish(
         .where(InboxItem.id == item_id)
         .values(
             state=state,
+            processed_by=InboxItem.claimed_by,
             route=route,
             reason=reason,
             traceback=traceback,

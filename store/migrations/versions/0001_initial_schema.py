@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('claim_count', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
     sa.Column('claimed_at', store.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('processed_by', sa.String(length=100), nullable=True),
     sa.Column('route', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('traceback', sa.Text(), nullable=True),
