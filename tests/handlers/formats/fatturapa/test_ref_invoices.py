@@ -25,16 +25,25 @@ from tests.support.ref import ref_bytes
 from .conftest import xsd_errors
 
 XML_FILES = [
-    "IT01234567890_FPA01.xml", "IT01234567890_FPA02.xml", "IT01234567890_FPA03.xml",
-    "IT01234567890_FPR01.xml", "IT01234567890_FPR02.xml", "IT01234567890_FPR03.xml",
-    "IT01234567890_FPR06.xml", "IT01234567890_x05mX.xml", "IT08973230967_6zZcm.xml",
+    "IT01234567890_FPA01.xml",
+    "IT01234567890_FPA02.xml",
+    "IT01234567890_FPA03.xml",
+    "IT01234567890_FPR01.xml",
+    "IT01234567890_FPR02.xml",
+    "IT01234567890_FPR03.xml",
+    "IT01234567890_FPR06.xml",
+    "IT01234567890_x05mX.xml",
+    "IT08973230967_6zZcm.xml",
     "ITBNCMRA80A01D548T_20001.xml",
 ]
 # SdI content findings expected on the XSD-valid files: the official FPR03 example (as the
 # TESTSDI simulator reformatted it) declares ImponibileImporto 27.00 on lines totalling 25.00.
 EXPECTED_CONTENT = {"IT01234567890_FPR03.xml": ["00422"]}
-EXPECTED_KIND = {"IT01234567890_FPA01.xml": "FPA12", "IT01234567890_FPA02.xml": "FPA12",
-                 "IT01234567890_FPA03.xml": "FPA12"}
+EXPECTED_KIND = {
+    "IT01234567890_FPA01.xml": "FPA12",
+    "IT01234567890_FPA02.xml": "FPA12",
+    "IT01234567890_FPA03.xml": "FPA12",
+}
 BODIES = {"IT01234567890_FPA03.xml": 2, "IT01234567890_FPR03.xml": 2}
 
 
@@ -70,8 +79,10 @@ def test_ref_invoice_rewrites_identically(name: str, xsd123: object) -> None:
 
 def test_fpr03_00422_points_at_first_body() -> None:
     (f,) = validate_bytes(ref_bytes("invoices", "IT01234567890_FPR03.xml"))
-    assert f.xpath == ("/FatturaElettronica/FatturaElettronicaBody[1]/DatiBeniServizi/"
-                       "DatiRiepilogo[1]/ImponibileImporto")
+    assert f.xpath == (
+        "/FatturaElettronica/FatturaElettronicaBody[1]/DatiBeniServizi/"
+        "DatiRiepilogo[1]/ImponibileImporto"
+    )
 
 
 def test_broken_default_namespace_is_named() -> None:
@@ -85,8 +96,9 @@ def test_broken_default_namespace_is_named() -> None:
     assert f.code == "00200" and "BrokenNamespace" in f.message_en
 
 
-@pytest.mark.parametrize("name", ["IT01234567890_FPR03.xml.p7m",
-                                  "IT01234567890_FPR03.base64.xml.p7m"])
+@pytest.mark.parametrize(
+    "name", ["IT01234567890_FPR03.xml.p7m", "IT01234567890_FPR03.base64.xml.p7m"]
+)
 def test_cades_p7m_is_recognised_and_payload_is_valid(name: str, xsd123: object) -> None:
     data = ref_bytes("invoices", name)
     assert sniff(data).kind is FormatKind.CMS
