@@ -11,6 +11,7 @@ from handlers import routes
 from handlers.pec_receipts import RecordPecReceipt
 from handlers.run import process
 from handlers.work import Disposition, Work
+from tests.support.ref import ref_bytes
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -71,18 +72,32 @@ def test_plain_mail_has_no_route_and_is_held() -> None:
 
 
 def test_pec_receipt_is_classified_by_header_not_subject() -> None:
-    raw = (
-        b"From: posta-certificata@pec.example\r\nSubject: CONSEGNA: something else\r\n"
-        b"X-Ricevuta: avvenuta-consegna\r\nX-Riferimento-Message-ID: <abc@pecora>\r\n\r\nbody"
-    )
-    outcome = _outcome(raw)
-    assert outcome.route == "pec-receipt"
-    assert outcome.disposition is Disposition.DONE
-    assert outcome.effects == (RecordPecReceipt("avvenuta-consegna", "<abc@pecora>"),)
+    raw = ref_bytes("pec", "accettazione_IT03339130126_00009.eml")
+    disguised = raw.replace(b"Subject: ", b"Subject: CONSEGNA: not what it says ", 1)
+    for data in (raw, disguised):
+        outcome = _outcome(data, max_bytes=1_000_000)
+        assert outcome.route == "pec-receipt"
+        assert outcome.disposition is Disposition.DONE
+        (effect,) = outcome.effects
+        assert isinstance(effect, RecordPecReceipt)
+        assert effect.receipt_type == "accettazione"
+        assert effect.ref_message_id == (
+            "1542123565.921546936035156.464602125997431-openerp-8-"
+            "fatturapa.attachment.out@elbati-Vostro-3550"
+        )
+        assert effect.error is None
 
 
-def test_unknown_receipt_type_is_held() -> None:
+def test_delivery_receipt_names_the_recipient() -> None:
+    outcome = _outcome(ref_bytes("pec", "avvenuta-consegna_IT03339130126_00009.eml"), 1_000_000)
+    (effect,) = outcome.effects
+    assert isinstance(effect, RecordPecReceipt)
+    assert effect.receipt_type == "avvenuta-consegna"
+    assert effect.recipient == "l.battistini@pec.it"  # daticert <consegna>, as captured
+
+
+def test_malformed_receipt_is_held() -> None:
     raw = b"From: a@b\r\nX-Ricevuta: made-up\r\n\r\nbody"
     outcome = _outcome(raw)
     assert outcome.disposition is Disposition.QUARANTINE
-    assert "made-up" in outcome.reason
+    assert "malformed PEC receipt" in outcome.reason
