@@ -24,6 +24,8 @@ from handlers.formats.sig_common import (
     SignatureVerdict,
     cert_info,
     fail,
+    load_der_cert,
+    public_key,
     verify_raw,
 )
 from handlers.formats.trust import TrustStore
@@ -52,7 +54,7 @@ def _certificates(sd: cms.SignedData) -> list[tuple[asn1_x509.Certificate, x509.
         if choice.name != "certificate":  # attribute / other certificate formats are not signers
             continue
         c = choice.chosen
-        out.append((c, x509.load_der_x509_certificate(c.dump())))
+        out.append((c, load_der_cert(c.dump())))
     return out
 
 
@@ -132,7 +134,9 @@ def _check_ess(values: dict[str, list[object]], signer: asn1_x509.Certificate) -
     return which
 
 
-def _check_signature(si: cms.SignerInfo, key: object, digest: str, tbs: list[bytes]) -> None:
+def _check_signature(
+    si: cms.SignerInfo, cert: x509.Certificate, digest: str, tbs: list[bytes]
+) -> None:
     sig_alg: algos.SignedDigestAlgorithm = si["signature_algorithm"]
     scheme = _SCHEMES.get(sig_alg.signature_algo)
     if scheme is None:
@@ -145,6 +149,7 @@ def _check_signature(si: cms.SignerInfo, key: object, digest: str, tbs: list[byt
         salt = params["salt_length"].native
     signature = si["signature"].native
     try:
+        key = public_key(cert)
         if any(verify_raw(key, scheme, hash_name, d, signature, pss_salt_length=salt) for d in tbs):
             return
     except SignatureAlgorithmError as exc:
@@ -191,7 +196,7 @@ def verify_signer_info(
             if hashlib.new(digest, content).digest() != md:
                 raise _Bad(Failure.TAMPERED, f"message digest ({digest}) does not match content")
             tbs = list(_to_be_signed(attrs))
-        _check_signature(si, cert.public_key(), digest, tbs)
+        _check_signature(si, cert, digest, tbs)
         info["intact"] = True
         signing_time = _signing_time(values)
         when = _utc(at) if at is not None else signing_time
@@ -205,8 +210,9 @@ def verify_signer_info(
             raise _Bad(chain.failure, chain.reason)
     except _Bad as bad:
         return fail(bad.failure, bad.reason, **info)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
-        # asn1crypto parses lazily: a corrupted field only surfaces when it is read here.
+    except Exception as exc:
+        # asn1crypto and cryptography parse lazily: a corrupted field only surfaces when it is
+        # read here, with whatever exception type that library uses. A verdict, never a crash.
         return fail(Failure.MALFORMED, f"unreadable SignerInfo: {exc!r}", **info)
     return SignatureVerdict(
         ok=True, failure=None, reason=f"valid; ESS {ess}", chain=chain.chain, **info  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import warnings
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +19,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 #: Hash algorithms by the names asn1crypto and the XML-DSig URIs map to.
@@ -157,6 +159,32 @@ def verify_raw(
             raise
         return False
     return True
+
+
+class BadCertificate(ValueError):
+    """A certificate could not be parsed."""
+
+
+def load_der_cert(der: bytes) -> x509.Certificate:
+    """Parse a DER certificate from untrusted input; raise `BadCertificate` on any failure.
+
+    Real Italian qualified certificates of the 2010s sometimes carry non-positive serial
+    numbers, which cryptography still loads but warns about: they must load silently here.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(der)
+    except Exception as exc:  # InvalidVersion and friends are not ValueErrors
+        raise BadCertificate(f"unreadable certificate: {exc}") from exc
+
+
+def public_key(cert: x509.Certificate) -> object:
+    """The certificate's public key; `SignatureAlgorithmError` for key types we cannot load."""
+    try:
+        return cert.public_key()
+    except (UnsupportedAlgorithm, ValueError) as exc:  # cryptography parses the key lazily
+        raise SignatureAlgorithmError(f"unsupported/invalid public key: {exc}") from exc
 
 
 def key_usage_ok(cert: x509.Certificate) -> bool:

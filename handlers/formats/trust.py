@@ -22,22 +22,26 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from handlers.formats.sig_common import Failure, dn, key_usage_ok
+from handlers.formats.sig_common import (
+    BadCertificate,
+    Failure,
+    dn,
+    key_usage_ok,
+    load_der_cert,
+)
 
 #: Longest path accepted (leaf + intermediates + anchor); real qualified chains have 2–3.
 MAX_CHAIN_DEPTH = 6
 
 
-class BadCertificate(ValueError):
-    """A certificate given to the store could not be parsed."""
-
-
 def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Parse one DER certificate or a PEM bundle of any number of certificates."""
+    """Parse one DER certificate or a PEM bundle; raise `BadCertificate`."""
     try:
         if b"-----BEGIN" in data:
             return list(x509.load_pem_x509_certificates(data))
-        return [x509.load_der_x509_certificate(data)]
+        return [load_der_cert(data)]
+    except BadCertificate:
+        raise
     except ValueError as exc:
         raise BadCertificate(f"not a PEM/DER X.509 certificate: {exc}") from exc
 

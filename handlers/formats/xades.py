@@ -25,11 +25,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from handlers.formats.sig_common import (
+    BadCertificate,
     Failure,
     SignatureAlgorithmError,
     SignatureVerdict,
     cert_info,
     fail,
+    load_der_cert,
+    public_key,
     verify_raw,
 )
 from handlers.formats.trust import TrustStore
@@ -299,9 +302,9 @@ def _verify_crypto(sig: etree._Element) -> _Checked:
             raise _Bad(Failure.MISSING_ATTRIBUTE, "xades:SignedProperties not covered")
     signer = _bind_signer(sig, props, certs, covered)
     raw = _b64(_one(sig, "SignatureValue").text, "SignatureValue")
-    key = signer.public_key()
     data = canonicalize(signed_info, c14n_uri)
     try:
+        key = public_key(signer)
         good = verify_raw(key, scheme, hash_name, data, _signature_value(raw, scheme, key))
     except SignatureAlgorithmError as exc:
         raise _Bad(Failure.UNSUPPORTED, str(exc)) from exc
@@ -312,8 +315,8 @@ def _verify_crypto(sig: etree._Element) -> _Checked:
 
 def _load_cert(der: bytes) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+        return load_der_cert(der)
+    except BadCertificate as exc:
         raise _Bad(Failure.MALFORMED, f"unreadable X509Certificate: {exc}") from exc
 
 
@@ -342,7 +345,7 @@ def verify_signature(
             raise _Bad(chain.failure, chain.reason)
     except _Bad as bad:
         return fail(bad.failure, bad.reason, **info)
-    except (ValueError, TypeError, etree.LxmlError) as exc:  # e.g. C14N of a broken tree
+    except Exception as exc:  # lxml/cryptography on hostile input: a verdict, never a crash
         return fail(Failure.MALFORMED, f"unverifiable ds:Signature: {exc!r}", **info)
     return SignatureVerdict(ok=True, failure=None, reason="valid", chain=chain.chain, **info)  # type: ignore[arg-type]
 
