@@ -8,7 +8,7 @@ check that the structural validator and the official XSD agree.
 from __future__ import annotations
 
 import string
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -85,7 +85,7 @@ def valid_value(s: t.SimpleType) -> st.SearchStrategy[Any]:
     if s.kind == "date":
         return st.dates(s.min_date or date(1900, 1, 1), date(2199, 12, 31))
     if s.kind == "datetime":
-        zones = st.sampled_from([None, timezone.utc, timezone(timedelta(hours=2))])
+        zones = st.sampled_from([None, UTC, timezone(timedelta(hours=2))])
         return st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1), timezones=zones)
     return st.binary(max_size=48)
 
