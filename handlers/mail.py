@@ -8,10 +8,10 @@ headers broken by bare CR/LF (header injection), no headers, no body.
 from __future__ import annotations
 
 import email
-import email.policy
 from dataclasses import dataclass
 from email.message import Message
 
+from handlers.formats.mime_raw import LENIENT_POLICY
 from handlers.work import Work
 
 
@@ -77,15 +77,17 @@ def read_mail(raw: bytes) -> MailFacts | Unreadable:
     problem = _header_problem(raw)
     if problem is not None:
         return Unreadable(problem)
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    msg = email.message_from_bytes(raw, policy=LENIENT_POLICY)
     if not msg.keys():
         return Unreadable("no header fields")
     if msg.is_multipart():
         payload = msg.get_payload()
         if not payload:
             return Unreadable("multipart message without parts")
-    elif not msg.get_payload(decode=False).strip():
-        return Unreadable("message has no body")
+    else:
+        body = msg.get_payload(decode=False)
+        if not (isinstance(body, str) and body.strip()):
+            return Unreadable("message has no body")
     return MailFacts(
         message_id=_header(msg, "Message-ID"),
         sender=_header(msg, "From"),

@@ -50,6 +50,12 @@ def test_bad_input_is_quarantined_with_its_reason(raw: bytes, reason: str) -> No
     assert outcome.route == "unreadable"
 
 
+def test_raw_8bit_header_is_read_not_crashed() -> None:
+    outcome = _outcome("From: Niccolò <n@b>\r\nSubject: è\r\n\r\nbody".encode("latin-1"))
+    assert outcome.route == "unknown"
+    assert outcome.disposition is Disposition.QUARANTINE
+
+
 def test_random_bytes_are_quarantined() -> None:
     for seed in range(50):
         raw = os.urandom(300 + seed)
