@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from daemon.metrics import Metrics
 from store import inbox, mailboxes
 from store.archive import Archive, ArchiveError
 from store.clock import utcnow
@@ -31,12 +32,17 @@ class Ingestor:
     """Turns received bytes into committed inbox items."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], archive: Archive, wake: asyncio.Event
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        archive: Archive,
+        wake: asyncio.Event,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._archive = archive
         self._wake = wake
-        self.received = 0  # messages committed by this process (metrics)
+        self._metrics = metrics
+        self.received = 0  # messages committed by this process
 
     async def ingest(
         self,
@@ -63,7 +69,7 @@ class Ingestor:
                 )
         except (OperationalError, DBAPIError, ArchiveError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
-        self._committed(1 if put.created else 0)
+        self._committed(source, 1 if put.created else 0)
         return put
 
     async def ingest_imap(
@@ -100,10 +106,12 @@ class Ingestor:
                 )
         except (OperationalError, DBAPIError, ArchiveError, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
-        self._committed(sum(p.created for p in puts))
+        self._committed("imap", sum(p.created for p in puts))
         return puts
 
-    def _committed(self, created: int) -> None:
+    def _committed(self, source: str, created: int) -> None:
         self.received += created
         if created:
+            if self._metrics is not None:
+                self._metrics.count("received", created, source=source)
             self._wake.set()

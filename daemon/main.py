@@ -124,7 +124,6 @@ async def serve(
                         svc.ingestor,
                         source=settings.lmtp.protocol,
                         accept_recipients=settings.lmtp.accept_recipients,
-                        metrics=svc.metrics,
                     )
                     start(
                         serve_ingress(

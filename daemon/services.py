@@ -93,7 +93,7 @@ async def open_services(
             sessions=sessions,
             archive=archive,
             metrics=metrics,
-            ingestor=Ingestor(sessions, archive, inbox_wake),
+            ingestor=Ingestor(sessions, archive, inbox_wake, metrics),
             channels=channels,
             inbox_runner=InboxRunner(
                 sessions, archive, settings.inbox, worker=node, wake=inbox_wake, metrics=metrics

@@ -18,7 +18,6 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from daemon.ingest import Ingestor
-from daemon.metrics import Metrics
 from store.db import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,12 +37,10 @@ class IngressHandler:
         *,
         source: str,
         accept_recipients: Sequence[str] = (),
-        metrics: Metrics | None = None,
     ) -> None:
         self._ingestor = ingestor
         self._source = source
         self._accept = {r.lower() for r in accept_recipients}
-        self._metrics = metrics
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -70,8 +67,6 @@ class IngressHandler:
             log.error("%s: store unavailable, answered 451: %s", self._source, exc)
             reply = REPLY_451_TRY_LATER
         else:
-            if self._metrics is not None:
-                self._metrics.count("received", source=self._source)
             reply = REPLY_250_QUEUED.format(id=put.item_id)
         if self._source == "lmtp":
             return CRLF.join(reply for _ in envelope.rcpt_tos)
