@@ -157,7 +157,7 @@ def test_fsm10_and_legacy_refused_with_their_name() -> None:
         parse(FSM10)
     assert exc.value.kind == "FSM10"
     assert sniff(LEGACY).kind is FormatKind.LEGACY_1_1
-    with pytest.raises(UnsupportedFormat, match="legacy-1.1"):
+    with pytest.raises(UnsupportedFormat, match=r"legacy-1\.1"):
         parse(LEGACY)
 
 
