@@ -127,6 +127,22 @@ def _remove_keep_tail(el: etree._Element) -> None:
     parent.remove(el)
 
 
+def _index_path(el: etree._Element) -> list[int]:
+    """Child indices from the document element down to ``el`` (to find it in a deep copy)."""
+    path: list[int] = []
+    parent = el.getparent()
+    while parent is not None:
+        path.append(parent.index(el))
+        el, parent = parent, parent.getparent()
+    return path[::-1]
+
+
+def _follow(root: etree._Element, path: list[int]) -> etree._Element:
+    for index in path:
+        root = root[index]
+    return root
+
+
 def _by_id(root: etree._Element, ident: str) -> etree._Element:
     found = root.xpath("//*[@Id=$v or @ID=$v or @id=$v]", v=ident)
     assert isinstance(found, list)
@@ -146,11 +162,11 @@ def _dereference(ref: etree._Element, sig: etree._Element) -> tuple[bytes, str]:
     if uri == "":
         tree = copy.deepcopy(root.getroottree())
         target: etree._Element | etree._ElementTree = tree
-        sig_path = root.getroottree().getpath(sig)
+        sig_path = _index_path(sig)
     elif uri is not None and uri.startswith("#") and len(uri) > 1:
         tree = None
         target = _by_id(root, uri[1:])
-        sig_path = ""
+        sig_path = []
     else:
         raise _Bad(Failure.UNSUPPORTED, f"reference URI {uri!r} (only same-document)")
     method = C14N_10  # XML-DSig §4.3.3.2: a node-set is finally serialised with C14N 1.0
@@ -159,9 +175,7 @@ def _dereference(ref: etree._Element, sig: etree._Element) -> tuple[bytes, str]:
         if algorithm in _C14N:
             method = algorithm
         elif algorithm == ENVELOPED and tree is not None:
-            found = tree.xpath(sig_path)
-            assert isinstance(found, list) and found
-            _remove_keep_tail(found[0])  # type: ignore[arg-type]
+            _remove_keep_tail(_follow(tree.getroot(), sig_path))
         elif algorithm == FILTER2 and tree is not None:
             _filter2_subtract(transform, tree)
         else:
