@@ -181,3 +181,12 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Counter(Base):
+    """A named monotonic counter (SdI file progressives, invoice numbers): never reused."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
