@@ -124,3 +124,53 @@ async def test_unknown_recipient_is_refused_early(tmp_path: Path) -> None:
         )
         assert codes == [550, 250]
     assert [i.recipients for i in await _items(settings)] == [["pec@org.test"]]
+
+
+async def test_smtp_off_loopback_style_requires_starttls_and_auth(tmp_path: Path) -> None:
+    import smtplib
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    (tmp_path / "mta.pw").write_text("mta-secret\n")
+    settings = daemon_settings(
+        tmp_path,
+        lmtp={
+            "protocol": "smtp",
+            "tls_cert": str(tmp_path / "cert.pem"),
+            "tls_key": str(tmp_path / "key.pem"),
+            "auth_users": {"mta": {"file": str(tmp_path / "mta.pw")}},
+        },
+    )
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+
+    def attempt(starttls: bool, password: str | None) -> int:
+        with smtplib.SMTP("localhost", settings.lmtp.port, timeout=10) as client:
+            client.ehlo()
+            if starttls:
+                client.starttls(context=client_tls)
+                client.ehlo()
+            if password is not None:
+                try:
+                    client.login("mta", password)
+                except smtplib.SMTPAuthenticationError as exc:
+                    return exc.smtp_code
+            try:
+                client.sendmail("a@b", ["c@d"], GOOD)
+            except smtplib.SMTPException as exc:
+                return getattr(exc, "smtp_code", 0) or 530
+            return 250
+
+    async with running(settings):
+        assert await asyncio.to_thread(attempt, False, None) == 530  # no STARTTLS: refused
+        assert await asyncio.to_thread(attempt, True, None) == 530  # no AUTH: refused
+        assert await asyncio.to_thread(attempt, True, "wrong") == 535
+        assert await asyncio.to_thread(attempt, True, "mta-secret") == 250
+    items = await _items(settings)
+    assert len(items) == 1
+    assert items[0].source == "smtp"
