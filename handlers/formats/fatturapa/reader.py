@@ -61,35 +61,43 @@ def _index(cls: type) -> _Index:
     return got
 
 
-def _leaf(el: Any, fs: FieldSpec, path: str, out: list[Finding]) -> Any:
-    assert fs.stype is not None
+def _leaf(el: Any, fs: FieldSpec, parent: str, n: int, out: list[Finding]) -> Any:
+    stype = fs.stype
+    assert stype is not None
     text = el.text
     if len(el):
         if any(isinstance(c.tag, str) for c in el):
-            out.append(_schema_finding(path, f"{fs.xml} must not contain elements"))
+            out.append(_schema_finding(_cpath(parent, fs.xml, fs, n),
+                                       f"{fs.xml} must not contain elements"))
         text = "".join(el.itertext())
     if text is None:
         text = ""
         if fs.default is not None:  # XSD element default applies to an empty element
             return fs.default
-    value, err = from_text(fs.stype, text)
+    if stype.kind == "str":  # fast path: strings are kept verbatim
+        return text
+    value, err = from_text(stype, text)
     if err:
-        out.append(_schema_finding(path, err))
+        out.append(_schema_finding(_cpath(parent, fs.xml, fs, n), err))
     return value
 
 
 def _read(el: Any, cls: type, path: str, out: list[Finding]) -> Any:
+    # Hot loop (the benchmark's main cost): XPaths are only built for findings and for
+    # complex children; leaves never format a path unless they report something.
     index = _index(cls)
     values: dict[str, Any] = {}
     counts: dict[str, int] = {}
     pos = 0
-    if el.text is not None and el.text.strip():
+    text = el.text
+    if text is not None and not text.isspace():
         out.append(_schema_finding(path, "text not allowed here"))
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str):  # comment / processing instruction
+        if tag.__class__ is not str:  # comment / processing instruction
             continue
-        if child.tail is not None and child.tail.strip():
+        tail = child.tail
+        if tail is not None and not tail.isspace():
             out.append(_schema_finding(path, "text not allowed here"))
         if tag[0] == "{":
             if tag.startswith(_QUALIFIED):  # children must be unqualified (default ns leak)
@@ -106,29 +114,40 @@ def _read(el: Any, cls: type, path: str, out: list[Finding]) -> Any:
             out.append(_schema_finding(f"{path}/{tag}", f"unexpected element {tag}"))
             continue
         idx, fs = hit
-        n = counts.get(fs.name, 0) + 1
-        counts[fs.name] = n
-        cpath = f"{path}/{tag}[{n}]" if fs.many else f"{path}/{tag}"
+        name = fs.name
+        n = counts.get(name, 0) + 1
+        counts[name] = n
         if idx < pos:
-            out.append(_schema_finding(cpath, f"element {tag} out of order"))
+            out.append(_schema_finding(_cpath(path, tag, fs, n), f"element {tag} out of order"))
         elif n > 1 and not fs.many:
-            out.append(_schema_finding(cpath, f"element {tag} repeated"))
+            out.append(_schema_finding(_cpath(path, tag, fs, n), f"element {tag} repeated"))
         pos = idx
         if child.attrib:
-            out.append(_schema_finding(cpath, f"attributes not allowed on {tag}"))
-        value = _read(child, fs.cls, cpath, out) if fs.cls is not None else _leaf(
-            child, fs, cpath, out)
+            out.append(_schema_finding(_cpath(path, tag, fs, n),
+                                       f"attributes not allowed on {tag}"))
+        if fs.cls is not None:
+            value = _read(child, fs.cls, _cpath(path, tag, fs, n), out)
+        else:
+            value = _leaf(child, fs, path, n, out)
         if fs.many:
-            values.setdefault(fs.name, []).append(value)
+            if n == 1:
+                values[name] = [value]
+            else:
+                values[name].append(value)
         elif n == 1:
-            values[fs.name] = value
-    kwargs = {
-        fs.name: tuple(values.get(fs.name, ())) if fs.many else values.get(fs.name)
-        for fs in specs(cls) if not fs.attr
-    }
+            values[name] = value
+    kwargs = {}
+    for fs in specs(cls):
+        if not fs.attr:
+            v = values.get(fs.name)
+            kwargs[fs.name] = (tuple(v) if v else ()) if fs.many else v
     if cls is FatturaElettronica:
         kwargs.update(_root_attributes(el, path, out))
     return cls(**kwargs)
+
+
+def _cpath(path: str, tag: str, fs: FieldSpec, n: int) -> str:
+    return f"{path}/{tag}[{n}]" if fs.many else f"{path}/{tag}"
 
 
 def _root_attributes(el: Any, path: str, out: list[Finding]) -> dict[str, Any]:

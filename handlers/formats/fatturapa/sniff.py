@@ -103,7 +103,8 @@ def sniff(data: bytes) -> FormatInfo:
     }
     ns = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns")
     versione = attrs.get("versione")
-    signed = _SIG.search(data[-_HEAD:]) is not None and DSIG_NAMESPACE.encode() in data
+    tail = data[-8192:]  # an enveloped XAdES signature is the root's last child
+    signed = DSIG_NAMESPACE.encode() in data[:_HEAD] + tail and _SIG.search(tail) is not None
 
     def mk(kind: FormatKind, detail: str = "") -> FormatInfo:
         return FormatInfo(kind, local, ns, versione, encoding, bom, signed, detail)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Finding
-from .fields import FieldSpec, specs
+from .fields import specs
 from .model import ROOT, FatturaElettronica
 from .model_header import Anagrafica, RappresentanteFiscaleCessionario
 from .xsdtypes import check
@@ -35,42 +35,60 @@ def _choice(obj: Any, path: str, out: list[Finding]) -> None:
                       "indicare Denominazione oppure Nome e Cognome"))
 
 
-def _one(fs: FieldSpec, value: Any, path: str, out: list[Finding]) -> None:
-    if fs.cls is not None:
-        if isinstance(value, fs.cls):
+_Plan = tuple[tuple[str, str, Any, Any, bool, int, "int | None", bool], ...]
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    got = _PLANS.get(cls)
+    if got is None:
+        got = _PLANS[cls] = tuple((fs.name, fs.xml, fs.stype, fs.cls, fs.many, fs.min, fs.max,
+                                   fs.attr) for fs in specs(cls))
+    return got
+
+
+def _one(xml: str, stype: Any, cls: Any, value: Any, path: str, out: list[Finding]) -> None:
+    if cls is not None:
+        if value.__class__ is cls:
             _walk(value, path, out)
         else:
-            out.append(_f(path, f"expected {fs.cls.__name__}, got {type(value).__name__}",
-                          f"tipo non valido per {fs.xml}"))
+            out.append(_f(path, f"expected {cls.__name__}, got {type(value).__name__}",
+                          f"tipo non valido per {xml}"))
         return
-    assert fs.stype is not None
-    reason = check(fs.stype, value)
+    reason = check(stype, value)
     if reason is not None:
-        out.append(_f(path, f"{fs.xml}: {reason}", f"valore non valido per {fs.xml} ({reason})"))
+        out.append(_f(path, f"{xml}: {reason}", f"valore non valido per {xml} ({reason})"))
 
 
 def _walk(obj: Any, path: str, out: list[Finding]) -> None:
-    for fs in specs(type(obj)):
-        value = getattr(obj, fs.name)
-        here = f"{path}/@{fs.xml}" if fs.attr else f"{path}/{fs.xml}"
-        if fs.many:
-            if not isinstance(value, tuple | list):
-                out.append(_f(here, f"{fs.xml} must be a tuple", f"{fs.xml} non valido"))
+    # Hot path: paths are formatted only when recursing or reporting.
+    for name, xml, stype, cls, many, lo, hi, attr in _plan(type(obj)):
+        value = getattr(obj, name)
+        if many:
+            here = f"{path}/{xml}"
+            if value.__class__ is not tuple and not isinstance(value, list):
+                out.append(_f(here, f"{xml} must be a tuple", f"{xml} non valido"))
                 continue
-            if len(value) < fs.min:
-                out.append(_f(here, f"mandatory element {fs.xml} missing",
-                              f"elemento obbligatorio {fs.xml} mancante"))
-            if fs.max is not None and len(value) > fs.max:
-                out.append(_f(here, f"{fs.xml} repeated more than {fs.max} times",
-                              f"{fs.xml} ripetuto piu' di {fs.max} volte"))
+            if len(value) < lo:
+                out.append(_f(here, f"mandatory element {xml} missing",
+                              f"elemento obbligatorio {xml} mancante"))
+            if hi is not None and len(value) > hi:
+                out.append(_f(here, f"{xml} repeated more than {hi} times",
+                              f"{xml} ripetuto piu' di {hi} volte"))
             for i, item in enumerate(value, 1):
-                _one(fs, item, f"{here}[{i}]", out)
+                _one(xml, stype, cls, item, f"{here}[{i}]", out)
         elif value is None:
-            if fs.min:
-                out.append(_f(here, f"mandatory element {fs.xml} missing",
-                              f"elemento obbligatorio {fs.xml} mancante"))
+            if lo:
+                out.append(_f(f"{path}/@{xml}" if attr else f"{path}/{xml}",
+                              f"mandatory element {xml} missing",
+                              f"elemento obbligatorio {xml} mancante"))
+        elif cls is not None:
+            _one(xml, stype, cls, value, f"{path}/{xml}", out)
         else:
-            _one(fs, value, here, out)
+            reason = check(stype, value)
+            if reason is not None:
+                out.append(_f(f"{path}/@{xml}" if attr else f"{path}/{xml}", f"{xml}: {reason}",
+                              f"valore non valido per {xml} ({reason})"))
     if isinstance(obj, _CHOICE):
         _choice(obj, path, out)
 
