@@ -3,18 +3,19 @@
 Shared by `p7m` (encapsulated content, CAdES profile) and `smime` (detached content over the
 first MIME part). Checks, in order, per RFC 5652 §5.4/§5.6/§11 and ETSI EN 319 122-1 (CAdES-BES):
 signer certificate present → content-type and message-digest attributes → signature value over
-the DER SET OF signed attributes → (intact from here on) time to validate at → signer certificate
-valid at that time → ESS signing-certificate(-v2) binds the certificate → key usage → path to a
-trust anchor. The first failing check names the verdict.
+the DER SET OF signed attributes (from here on the verdict is ``intact``) → a time to validate at
+→ ESS signing-certificate(-v2) binds the certificate (RFC 5035) → `TrustStore.check_signer`:
+validity window at that time, key usage, path to a trust anchor. The first failing check names
+the verdict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from asn1crypto import algos, cms
+from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
@@ -58,13 +59,21 @@ def _certificates(sd: cms.SignedData) -> list[tuple[asn1_x509.Certificate, x509.
     return out
 
 
+def _same_name(a: asn1_x509.Name, b: asn1_x509.Name) -> bool:
+    # Byte equality first (the usual case, cheap); asn1crypto's RFC 5280 §7.1 comparison
+    # (case/whitespace-insensitive) only when the encodings differ.
+    return a.dump() == b.dump() or a == b
+
+
 def _find_signer(
     sid: cms.SignerIdentifier, certs: list[tuple[asn1_x509.Certificate, x509.Certificate]]
 ) -> tuple[asn1_x509.Certificate, x509.Certificate]:
     for a, c in certs:
         if sid.name == "issuer_and_serial_number":
             ias = sid.chosen
-            if a.serial_number == ias["serial_number"].native and a.issuer == ias["issuer"]:
+            if a.serial_number == ias["serial_number"].native and _same_name(
+                a.issuer, ias["issuer"]
+            ):
                 return a, c
         elif a.key_identifier == sid.chosen.native:
             return a, c
@@ -125,17 +134,17 @@ def _check_ess(values: dict[str, list[object]], signer: asn1_x509.Certificate) -
     if hashlib.new(hash_name, signer.dump()).digest() != first["cert_hash"].native:
         raise _Bad(Failure.SIGNER_CERT, f"{which} hash does not match the signer certificate")
     issuer_serial = first["issuer_serial"]
-    if issuer_serial.native is not None:
+    if not isinstance(issuer_serial, core.Void):
         if issuer_serial["serial_number"].native != signer.serial_number:
             raise _Bad(Failure.SIGNER_CERT, f"{which} serial does not match the signer")
         names = [g.chosen for g in issuer_serial["issuer"] if g.name == "directory_name"]
-        if names and signer.issuer not in names:
+        if names and not any(_same_name(signer.issuer, n) for n in names):
             raise _Bad(Failure.SIGNER_CERT, f"{which} issuer does not match the signer")
     return which
 
 
 def _check_signature(
-    si: cms.SignerInfo, cert: x509.Certificate, digest: str, tbs: list[bytes]
+    si: cms.SignerInfo, cert: x509.Certificate, digest: str, tbs: Iterable[bytes]
 ) -> None:
     sig_alg: algos.SignedDigestAlgorithm = si["signature_algorithm"]
     scheme = _SCHEMES.get(sig_alg.signature_algo)
@@ -178,13 +187,14 @@ def verify_signer_info(
             raise _Bad(Failure.UNSUPPORTED, f"digest algorithm {digest} not accepted")
         attrs = si["signed_attrs"]
         values: dict[str, list[object]] = {}
-        if attrs.native is not None:
+        has_attrs = not isinstance(attrs, core.Void)  # .native would decode everything
+        if has_attrs:
             values = _attr_values(attrs)
             info["signing_time"] = _signing_time(values)  # claimed; trusted once intact
-        if attrs.native is None:
+        if not has_attrs:
             if cades:  # CAdES-BES needs signed attributes (ETSI EN 319 122-1 §5.2)
                 raise _Bad(Failure.MISSING_ATTRIBUTE, "no signed attributes: not CAdES-BES")
-            tbs = [content]
+            tbs: Iterable[bytes] = [content]
         else:
             for needed in ("content_type", "message_digest"):  # RFC 5652 §5.3
                 if needed not in values:
@@ -195,7 +205,7 @@ def verify_signer_info(
             md = values["message_digest"][0].native  # type: ignore[attr-defined]
             if hashlib.new(digest, content).digest() != md:
                 raise _Bad(Failure.TAMPERED, f"message digest ({digest}) does not match content")
-            tbs = list(_to_be_signed(attrs))
+            tbs = _to_be_signed(attrs)  # lazy: the DER rebuild is costly and rarely needed
         _check_signature(si, cert, digest, tbs)
         info["intact"] = True
         signing_time = _signing_time(values)

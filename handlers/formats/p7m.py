@@ -15,7 +15,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from asn1crypto import cms
+from asn1crypto import cms, core
 from asn1crypto import parser as asn1_parser
 
 from handlers.formats.cms_sign import sign_cades_bes
@@ -50,10 +50,10 @@ MAX_P7M_BYTES = 48 * 1024 * 1024
 MAX_STEPS = 8
 
 _SIGNED_DATA_OID = "1.2.840.113549.1.7.2"
-_B64_ALPHABET = re.compile(rb"[A-Za-z0-9+/=\s]+")
-_B64_URLSAFE = re.compile(rb"[A-Za-z0-9\-_=\s]+")
+_B64_ALPHABET = re.compile(rb"[A-Za-z0-9+/=]+")
+_B64_URLSAFE = re.compile(rb"[A-Za-z0-9\-_=]+")
+_WS_BYTES = b" \t\r\n\v\f"
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
-_WS = re.compile(rb"\s+")
 # A ContentInfo{signedData} starts 30 <len> 06 09 2A864886F70D010702 whatever the length form.
 _SIGNED_DATA_OID_DER = bytes.fromhex("06092a864886f70d010702")
 
@@ -109,20 +109,25 @@ def _decode_text(data: bytes) -> tuple[bytes, Encoding] | None:
         body = match.group(2)
         # RFC 7468 allows (ignored) "Name: value" explanatory headers in legacy PEM.
         body = b"\n".join(ln for ln in body.splitlines() if b":" not in ln)
-        return _b64(body, Encoding.PEM), Encoding.PEM
+        return _b64(body.translate(None, _WS_BYTES), Encoding.PEM), Encoding.PEM
     if not data or data[0] in b"<\xef\xfe\xff":  # XML / BOM: a payload, never base64
         return None
-    if _B64_ALPHABET.fullmatch(data):
-        return _b64(data, Encoding.BASE64), Encoding.BASE64
-    if _B64_URLSAFE.fullmatch(data):
-        compact = _WS.sub(b"", data).replace(b"-", b"+").replace(b"_", b"/")
-        return _b64(compact, Encoding.BASE64), Encoding.BASE64
-    return None
+    compact = data.translate(None, _WS_BYTES)  # line breaks, CRLF, spaces (wrapped or not)
+    if not compact:
+        return None
+    try:
+        return _b64(compact), Encoding.BASE64
+    except MalformedP7m:
+        if _B64_URLSAFE.fullmatch(compact) and not _B64_ALPHABET.fullmatch(compact):
+            return _b64(compact.replace(b"-", b"+").replace(b"_", b"/")), Encoding.BASE64
+        if _B64_ALPHABET.fullmatch(compact):
+            raise  # base64 alphabet but undecodable: truncated/corrupted base64 p7m
+        return None
 
 
-def _b64(text: bytes, how: Encoding) -> bytes:
-    compact = _WS.sub(b"", text)  # line breaks, CRLF, spaces (peers wrap at 64/76, or not)
-    compact += b"=" * (-len(compact) % 4) if b"=" not in compact else b""
+def _b64(compact: bytes, how: Encoding = Encoding.BASE64) -> bytes:
+    if b"=" not in compact[-2:]:
+        compact += b"=" * (-len(compact) % 4)  # peers sometimes strip the padding
     try:
         return binascii.a2b_base64(compact, strict_mode=True)
     except binascii.Error as exc:
@@ -139,7 +144,7 @@ def _parse_cms(data: bytes) -> tuple[cms.SignedData, bytes, str, Encoding, int]:
         eci = sd["encap_content_info"]
         content_type = eci["content_type"].native
         econtent = eci["content"]
-        if econtent.native is None:
+        if isinstance(econtent, core.Void):
             raise MalformedP7m("detached signature: the p7m carries no eContent")
         # bytes() merges the chunks of a constructed OCTET STRING (BER, 1000-byte chunks).
         payload = bytes(econtent)

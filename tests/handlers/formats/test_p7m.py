@@ -547,3 +547,35 @@ def test_openssl_accepts_our_p7m(
         check=False,
     )
     assert run.returncode == 0, run.stderr
+
+
+def test_rsa_pss_signature_verifies(pki: dict[str, _pki.Issued]) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    leaf = pki["leaf"]
+    pss = padding.PSS(padding.MGF1(hashes.SHA256()), 32)
+
+    class PssSigner:
+        certificate = leaf.cert
+        chain = (pki["inter"].cert,)
+
+        def sign(self, data: bytes) -> bytes:
+            return leaf.key.sign(data, pss, hashes.SHA256())  # type: ignore[call-arg,arg-type]
+
+    ci = cms.ContentInfo.load(p7m.sign_cades_bes(XML, PssSigner()))
+    si = ci["content"]["signer_infos"][0]
+    si["signature_algorithm"] = {
+        "algorithm": "rsassa_pss",
+        "parameters": {
+            "hash_algorithm": {"algorithm": "sha256"},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
+            "salt_length": 32,
+        },
+    }
+    verdict = p7m.verify(ci.dump(force=True), _pki.store(pki["root"]))
+    assert verdict.ok, verdict.reason
+    assert verdict.signature_algorithm == "rsassa_pss"
+    # the same bytes declared as PKCS#1 v1.5 do not verify
+    plain = p7m.verify(p7m.sign_cades_bes(XML, PssSigner()), _pki.store(pki["root"]))
+    assert plain.failure is Failure.TAMPERED
