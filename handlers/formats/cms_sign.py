@@ -92,6 +92,7 @@ def sign_cades_bes(
         }
     )
     info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    return info.dump(force=True)
+    der: bytes = info.dump(force=True)
+    return der
 
 

@@ -62,7 +62,7 @@ def _certificates(sd: cms.SignedData) -> list[tuple[asn1_x509.Certificate, x509.
 def _same_name(a: asn1_x509.Name, b: asn1_x509.Name) -> bool:
     # Byte equality first (the usual case, cheap); asn1crypto's RFC 5280 §7.1 comparison
     # (case/whitespace-insensitive) only when the encodings differ.
-    return a.dump() == b.dump() or a == b
+    return bool(a.dump() == b.dump() or a == b)
 
 
 def _find_signer(

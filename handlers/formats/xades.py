@@ -109,7 +109,10 @@ def canonicalize(node: etree._Element | etree._ElementTree, method: str) -> byte
     if method not in _C14N:
         raise _Bad(Failure.UNSUPPORTED, f"canonicalization {method}")
     exclusive, comments = _C14N[method]
-    return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=comments)
+    out: bytes = etree.tostring(
+        node, method="c14n", exclusive=exclusive, with_comments=comments
+    )
+    return out
 
 
 def _remove_keep_tail(el: etree._Element) -> None:

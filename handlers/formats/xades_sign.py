@@ -113,4 +113,5 @@ def sign_xades_bes(
     if scheme == "ecdsa":
         signature = _raw_ecdsa(signature, cert.public_key().key_size)  # type: ignore[union-attr]
     value.text = base64.b64encode(signature).decode()
-    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    out: bytes = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    return out
