@@ -71,9 +71,9 @@ def _leaf(el: Any, fs: FieldSpec, parent: str, n: int, out: list[Finding]) -> An
                                        f"{fs.xml} must not contain elements"))
         text = "".join(el.itertext())
     if text is None:
+        # kept as "" even where the XSD has a default (Nazione: empty means IT), so that
+        # reading and writing stay inverse; `structure` accepts it like the XSD does
         text = ""
-        if fs.default is not None:  # XSD element default applies to an empty element
-            return fs.default
     if stype.kind == "str":  # fast path: strings are kept verbatim
         return text
     value, err = from_text(stype, text)

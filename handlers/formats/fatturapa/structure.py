@@ -35,7 +35,7 @@ def _choice(obj: Any, path: str, out: list[Finding]) -> None:
                       "indicare Denominazione oppure Nome e Cognome"))
 
 
-_Plan = tuple[tuple[str, str, Any, Any, bool, int, "int | None", bool], ...]
+_Plan = tuple[tuple[str, str, Any, Any, bool, int, "int | None", bool, Any], ...]
 _PLANS: dict[type, _Plan] = {}
 
 
@@ -43,7 +43,7 @@ def _plan(cls: type) -> _Plan:
     got = _PLANS.get(cls)
     if got is None:
         got = _PLANS[cls] = tuple((fs.name, fs.xml, fs.stype, fs.cls, fs.many, fs.min, fs.max,
-                                   fs.attr) for fs in specs(cls))
+                                   fs.attr, fs.default) for fs in specs(cls))
     return got
 
 
@@ -62,7 +62,7 @@ def _one(xml: str, stype: Any, cls: Any, value: Any, path: str, out: list[Findin
 
 def _walk(obj: Any, path: str, out: list[Finding]) -> None:
     # Hot path: paths are formatted only when recursing or reporting.
-    for name, xml, stype, cls, many, lo, hi, attr in _plan(type(obj)):
+    for name, xml, stype, cls, many, lo, hi, attr, default in _plan(type(obj)):
         value = getattr(obj, name)
         if many:
             here = f"{path}/{xml}"
@@ -84,6 +84,8 @@ def _walk(obj: Any, path: str, out: list[Finding]) -> None:
                               f"elemento obbligatorio {xml} mancante"))
         elif cls is not None:
             _one(xml, stype, cls, value, f"{path}/{xml}", out)
+        elif value == "" and default is not None:
+            continue  # empty element with an XSD default (Nazione): valid, means the default
         else:
             reason = check(stype, value)
             if reason is not None:
