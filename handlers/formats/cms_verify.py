@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 
 from asn1crypto import algos, cms, core
+from asn1crypto import tsp as _tsp  # noqa: F401 - registers signing-certificate(-v2) in cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 

@@ -579,3 +579,18 @@ def test_rsa_pss_signature_verifies(pki: dict[str, _pki.Issued]) -> None:
     # the same bytes declared as PKCS#1 v1.5 do not verify
     plain = p7m.verify(p7m.sign_cades_bes(XML, PssSigner()), _pki.store(pki["root"]))
     assert plain.failure is Failure.TAMPERED
+
+
+def test_ess_attribute_is_recognised_without_importing_tsp_first() -> None:
+    # Trap: asn1crypto only maps OID 1.2.840.113549.1.9.16.2.47 to signing_certificate_v2 once
+    # asn1crypto.tsp is imported; without it every real p7m looks "not CAdES-BES".
+    import sys
+
+    code = (
+        "from handlers.formats import cms_verify\n"
+        "from asn1crypto import cms\n"
+        "assert cms.CMSAttributeType._map['1.2.840.113549.1.9.16.2.47'] == "
+        "'signing_certificate_v2'\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
