@@ -1,0 +1,1 @@
+"""Tests of the invoice renderers (HTML, PDF)."""
