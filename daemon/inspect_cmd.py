@@ -90,7 +90,12 @@ def run(args: argparse.Namespace, out: Console | None = None) -> int:
         except OSError as exc:
             results.append((path, _unreadable(path, f"cannot read: {exc.strerror or exc}")))
             continue
-        results.append((path, identify(data, path.name, trust=trust, at=args.at)))
+        try:
+            result = identify(data, path.name, trust=trust, at=args.at)
+        except Exception as exc:  # a bug of ours must not hide the other files' verdicts
+            result = _unreadable(path, f"internal error, please report: "
+                                       f"{type(exc).__name__}: {exc}")
+        results.append((path, result))
     code = exit_code(r for _, r in results)
     if args.json:
         doc = {"exit_code": code, "trust_anchors": len(trust.anchors),

@@ -193,3 +193,19 @@ def test_view_is_shared_by_both_outputs() -> None:
     view = build_view(_invoice("IT01234567890_FPA03.xml"))
     assert [d.total for d in view.documents] == ["30,50 €", "2.440,00 €"]
     assert view.title == "Lotto di 2 documenti"
+
+
+def test_real_invoice_with_an_attachment_lists_it() -> None:
+    # The SdI delivery envelope carries a real invoice with a PDF in Allegati (SOURCES.md).
+    from handlers.formats import pec
+
+    msg = pec.parse_pec(ref_bytes("pec", "sdi_invio-file_7339338_fattura-e-MT.eml"))
+    assert msg.postacert is not None
+    att = msg.postacert.attachment("IT02652600210_00007.xml")
+    assert att is not None
+    inv = fp.parse(att.content)
+    page = render_html(inv)
+    text = pdf_text(render_pdf(inv, compress=False))
+    for want in ("FATT/2018/0003.pdf", "Fattura n. FATT/2018/0003 del 06/12/2018", "997,96 €"):
+        assert escape(want) in page and want in text, want
+    assert "<h3>Allegati</h3>" in page and "43,5 kB" in page
