@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 
 import pytest
 from asn1crypto import cms
@@ -264,3 +265,22 @@ def test_exit_code_takes_the_worst() -> None:
         0, 0, 1, 2, 0]
     nested = dataclasses.replace(good, parts=(bad,))
     assert not nested.ok and exit_code([nested]) == 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_reference_files_never_raise(seed: int) -> None:
+    rnd = random.Random(seed)
+    names = [("invoices", "IT01234567890_FPR03.xml.p7m"), ("invoices", "IT01234567890_FPA03.xml"),
+             ("notifications", "IT03339130126_00009_RC_003.xml"),
+             ("pec", "sdi_invio-file_7339338_fattura-e-MT.eml")]
+    for _ in range(60):
+        folder, name = rnd.choice(names)
+        data = bytearray(ref_bytes(folder, name))
+        if rnd.random() < 0.3:
+            data = data[: rnd.randrange(len(data))]
+        for _ in range(rnd.randrange(1, 8)):
+            pos = rnd.randrange(len(data) or 1)
+            data[pos:pos] = rnd.choice([b"<", b"&", b"\x00", b'"', b"\n--", b"=?utf-8?b?"])
+        r = identify(bytes(data), name)
+        json.dumps(r.to_dict())
+        assert exit_code([r]) in (1, 2) or r.ok
