@@ -526,3 +526,26 @@ async def test_two_nodes_one_lease_and_takeover(
         await asyncio.wait_for(asyncio.gather(*tasks.values(), return_exceptions=True), 10)
     items = await rows(sessions)
     assert [i.uid for i in items] == [1, 2] and all(i.deliveries == 1 for i in items)
+
+
+async def test_lost_lease_stops_watching_then_waits_and_resumes(
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ttl = timedelta(seconds=1.5)
+    w = watcher(mailbox(dovecot, mail_user, monkeypatch), sessions, archive, lease_ttl=ttl)
+    async with running(w):
+        await eventually(lambda: w.holding and w.stats.idles >= 1, what="watching")
+        async with sessions() as session, session.begin():  # an operator hands it elsewhere
+            await leases.release(session, "imap:pec", "node-a")
+            assert await leases.acquire(session, "imap:pec", "intruder", ttl=ttl, now=utcnow())
+        await eventually(lambda: not w.holding, timeout=ttl.total_seconds() + 1, what="stop")
+        await dovecot.append(mail_user, message(1))
+        sessions_before = w.stats.sessions
+        async with sessions() as session, session.begin():
+            await leases.release(session, "imap:pec", "intruder")
+        await eventually(has_rows(sessions, 1), what="row after the lease came back")
+        assert w.holding and w.stats.sessions == sessions_before + 1
