@@ -231,12 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = add("status", cmd_status, "queue depths, mailbox positions, last errors")
     status.add_argument("--json", action="store_true")
+    from daemon import inspect_cmd
+
+    # Inspecting a file needs no configuration: a broken $PECORA_CONFIG must not stop it.
+    inspect_cmd.add_parser(sub).set_defaults(needs_settings=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `pecora` console script."""
     args = build_parser().parse_args(argv)
+    if not getattr(args, "needs_settings", True):
+        setup_logging()
+        return asyncio.run(args.func(args, None))
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

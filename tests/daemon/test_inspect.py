@@ -1,8 +1,6 @@
 """`pecora inspect` as a real process on the reference files: exit codes and JSON fields.
 
-Runs ``python -m daemon inspect`` from the repository root. Until ``daemon/cli.py`` registers
-the sub-command, the same parser is run stand-alone (``python -m daemon.inspect_cmd``) and the
-wiring test below skips, saying so.
+Runs ``python -m daemon inspect`` (what the ``pecora`` script runs) from the repository root.
 """
 
 from __future__ import annotations
@@ -21,8 +19,7 @@ from handlers.formats import smime
 from tests.support.ref import ref_bytes, ref_path
 
 ROOT = Path(__file__).resolve().parents[2]
-WIRED = "inspect_cmd" in (ROOT / "daemon" / "cli.py").read_text()
-PREFIX = ["-m", "daemon", "inspect"] if WIRED else ["-m", "daemon.inspect_cmd"]
+PREFIX = ["-m", "daemon", "inspect"]
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -162,8 +159,8 @@ def test_human_output() -> None:
     assert "no --trust anchors given" in out
 
 
-def test_wired_into_the_pecora_cli() -> None:
-    if not WIRED:
-        pytest.skip("daemon/cli.py does not register inspect_cmd.add_parser yet")
-    proc = _run("--help")
+def test_wired_into_the_pecora_cli_and_needs_no_config() -> None:
+    env = {**os.environ, "PECORA_CONFIG": "/nonexistent/pecora.toml", "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, *PREFIX, "--help"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0 and "--trust" in proc.stdout
