@@ -201,7 +201,8 @@ def _body(w: _Writer, m: SdiMessage) -> None:
     elif isinstance(m, MetadatiInvioFile):
         w.text("NomeFile", m.nome_file)
         w.text("Hash", m.hash if b2b else None)
-        w.required("CodiceDestinatario", m.codice_destinatario)
+        # mandatory in both XSDs, yet missing from real 2018 B2B MTs (domain.md §3.2)
+        w.text("CodiceDestinatario", m.codice_destinatario)
         w.required("Formato", m.formato)
         w.required("TentativiInvio", m.tentativi_invio)
         w.tail(m, pec=False)
