@@ -269,6 +269,9 @@ class ImapWatcher:
             except StoreUnavailable as exc:
                 # Nothing was acknowledged for the failed batch: it is fetched again later.
                 await self._outage.failed("store unavailable", exc)
+            except _STORE_ERRORS as exc:
+                # What the ingestor does not translate (e.g. a pool timeout) is the same thing.
+                await self._outage.failed("store unavailable", exc)
             except ConfigError as exc:
                 await self._outage.failed("configuration", exc)
             delay = backoff_delay(self._failures, self.settings.backoff_max_seconds)
