@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from store import migrate
 from store.archive import FilesystemArchive
 from store.db import create_engine, session_factory
+from tests.support.dovecot import dovecot, mail_user
+
+__all__ = ["archive", "db_url", "dovecot", "engine", "mail_user", "sessions"]
 
 PG_URL = os.environ.get("PECORA_TEST_PG_URL")
 

@@ -1,5 +1,1 @@
-"""Fixtures for the ingress protocol tests: a real Dovecot (tests/support/dovecot.py)."""
-
-from tests.support.dovecot import dovecot, mail_user
-
-__all__ = ["dovecot", "mail_user"]
+"""Fixtures for the ingress protocol tests come from tests/conftest.py (a real Dovecot)."""
