@@ -94,6 +94,7 @@ class DaemonSettings(_Model):
     grace_seconds: float = Field(20.0, gt=0)
     auto_migrate: bool = True
     watchdog: bool = True
+    lease_seconds: float = Field(30, ge=1)  # a dead node's mailboxes are taken over after this
 
 
 class DatabaseSettings(_Model):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 import ssl
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -72,17 +72,27 @@ def _scheduler(svc: Services) -> AsyncIOScheduler:
     return scheduler
 
 
-def _imap_watchers(svc: Services) -> list[Coroutine[Any, Any, None]]:
+def _imap_watchers(svc: Services) -> list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]:
     """One watcher per enabled mailbox (each one leases its mailbox, so one node watches it)."""
     if not svc.settings.mailboxes:
         return []
+    from datetime import timedelta
+
     from daemon.ingress.imap import ImapWatcher
 
+    daemon = svc.settings.daemon
     return [
-        ImapWatcher(alias, cfg, svc.ingestor, svc.sessions, svc.settings.daemon.node_name).run
+        ImapWatcher(
+            alias,
+            cfg,
+            svc.ingestor,
+            svc.sessions,
+            daemon.node_name,
+            lease_ttl=timedelta(seconds=daemon.lease_seconds),
+        ).run
         for alias, cfg in svc.settings.mailboxes.items()
         if cfg.enabled
-    ]  # type: ignore[misc]
+    ]
 
 
 async def serve(
@@ -142,7 +152,7 @@ async def serve(
                 else:
                     lmtp_up.set()
                 for i, watch in enumerate(_imap_watchers(svc)):
-                    start(watch(stop), f"imap-{i}")  # type: ignore[operator]
+                    start(watch(stop), f"imap-{i}")
                 start(svc.inbox_runner.run(stop), "inbox-runner")
                 start(svc.outbox_runner.run(stop), "outbox-runner")
                 if settings.metrics.enabled:

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,9 +37,19 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
+#: Key of the PostgreSQL advisory lock held while migrating ("pecora" in ASCII).
+_MIGRATION_LOCK = 0x7065636F7261
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply every pending migration in one transaction per revision."""
+    """Apply every pending migration, in one transaction.
+
+    Several nodes may start at once on an empty PostgreSQL: an advisory lock makes the others
+    wait, and then find nothing left to do, instead of racing to create the same tables.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         await conn.run_sync(lambda c: command.upgrade(_config(c), revision))
 
 
