@@ -1,0 +1,81 @@
+"""The sandbox's PEC world: mailboxes by address, and the contract between its actors.
+
+The *provider* (`daemon/sandbox/provider.py`) accepts submissions, issues receipts and carries
+certified mail to the recipient's mailbox, or to an `Endpoint` (the simulated SdI owns every
+``sdiNN@pec.fatturapa.it``). Actors that send certified mail themselves (SdI, the simulated
+supplier) do it through `PecNetwork.send`, exactly as a real PEC user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Mailbox(Protocol):
+    """Where mail for one sandbox address is put (pecora's LMTP, a Dovecot folder, memory)."""
+
+    async def deliver(self, raw: bytes) -> None:
+        """Store ``raw`` in the mailbox; raise on failure (the provider then reports it)."""
+        ...
+
+
+class Endpoint(Protocol):
+    """An actor that receives certified mail addressed to it (the simulated SdI)."""
+
+    def accepts(self, address: str) -> bool:
+        """Tell whether ``address`` belongs to this endpoint."""
+        ...
+
+    async def receive(self, address: str, original: bytes, envelope: bytes) -> None:
+        """Take a certified message: the sender's original bytes and the transport envelope."""
+        ...
+
+
+class PecNetwork(Protocol):
+    """Certified sending for sandbox actors (what their own PEC provider does for them)."""
+
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        """Submit ``raw`` as ``sender``; receipts go to ``sender``'s mailbox, if it has one."""
+        ...
+
+
+@dataclass
+class MemoryMailbox:
+    """A `Mailbox` that keeps messages in a list (tests, dry runs)."""
+
+    messages: list[bytes] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def deliver(self, raw: bytes) -> None:
+        """See `Mailbox.deliver`."""
+        self.messages.append(raw)
+        self.arrived.set()
+
+
+@dataclass
+class LmtpMailbox:
+    """A `Mailbox` that delivers over LMTP (pecora's own ingress, or Dovecot's LMTP).
+
+    The stdlib client runs in a thread: one recipient per delivery, so its single-reply DATA
+    handling is exact (RFC 2033 replies once per recipient).
+    """
+
+    host: str
+    port: int
+    rcpt: str
+
+    async def deliver(self, raw: bytes) -> None:
+        """See `Mailbox.deliver`; an LMTP refusal raises `smtplib.SMTPException`."""
+        await asyncio.to_thread(self._deliver_blocking, raw)
+
+    def _deliver_blocking(self, raw: bytes) -> None:
+        import smtplib
+
+        with smtplib.LMTP(self.host, self.port, timeout=30) as client:
+            client.sendmail("posta-certificata@sandbox.pec.test", [self.rcpt], raw)
