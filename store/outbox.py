@@ -90,65 +90,63 @@ async def claim_due(
     return rows
 
 
-async def _attempt(
-    session: AsyncSession, outbox_id: int, status: str, detail: str, now: datetime
+async def _record_attempt(
+    session: AsyncSession,
+    outbox_id: int,
+    state: OutboxState,
+    detail: str,
+    now: datetime,
+    **values: object,
 ) -> None:
-    session.add(DeliveryAttempt(outbox_id=outbox_id, at=now, status=status, detail=detail))
+    """Count one attempt: move the item to ``state`` and log the attempt beside it."""
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(
+            state=state,
+            attempts=OutboxItem.attempts + 1,
+            claimed_by=None,
+            updated_at=now,
+            **values,
+        )
+    )
+    session.add(DeliveryAttempt(outbox_id=outbox_id, at=now, status=state.value, detail=detail))
 
 
 async def mark_sent(
     session: AsyncSession, outbox_id: int, *, provider_ref: str | None, detail: str, now: datetime
 ) -> None:
     """Record a successful submission."""
-    await session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
-        .values(
-            state=OutboxState.SENT,
-            attempts=OutboxItem.attempts + 1,
-            provider_ref=provider_ref,
-            sent_at=now,
-            claimed_by=None,
-            last_error=None,
-            updated_at=now,
-        )
+    await _record_attempt(
+        session,
+        outbox_id,
+        OutboxState.SENT,
+        detail,
+        now,
+        provider_ref=provider_ref,
+        sent_at=now,
+        last_error=None,
     )
-    await _attempt(session, outbox_id, "sent", detail, now)
 
 
 async def mark_retry(
     session: AsyncSession, outbox_id: int, *, next_at: datetime, detail: str, now: datetime
 ) -> None:
     """Record a temporary failure and when to try again."""
-    await session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
-        .values(
-            state=OutboxState.RETRY,
-            attempts=OutboxItem.attempts + 1,
-            next_attempt_at=next_at,
-            claimed_by=None,
-            last_error=detail,
-            updated_at=now,
-        )
+    await _record_attempt(
+        session,
+        outbox_id,
+        OutboxState.RETRY,
+        detail,
+        now,
+        next_attempt_at=next_at,
+        last_error=detail,
     )
-    await _attempt(session, outbox_id, "retry", detail, now)
 
 
 async def mark_failed(session: AsyncSession, outbox_id: int, *, detail: str, now: datetime) -> None:
     """Record a permanent failure (or a temporary one that ran out of time or attempts)."""
-    await session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
-        .values(
-            state=OutboxState.FAILED,
-            attempts=OutboxItem.attempts + 1,
-            claimed_by=None,
-            last_error=detail,
-            updated_at=now,
-        )
-    )
-    await _attempt(session, outbox_id, "failed", detail, now)
+    await _record_attempt(session, outbox_id, OutboxState.FAILED, detail, now, last_error=detail)
 
 
 async def release(
