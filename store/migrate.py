@@ -23,25 +23,41 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    """Return the newest revision shipped with this pecora."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    if head is None:  # pragma: no cover - the package always ships migrations
+def head_revisions() -> frozenset[str]:
+    """Return the newest revision of each branch shipped with this pecora.
+
+    Feature areas branch from a common base (one migration line each), so the schema can have
+    several heads; they are merged by a merge revision when that is convenient.
+    """
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    if not heads:  # pragma: no cover - the package always ships migrations
         raise RuntimeError("no migrations found")
-    return head
+    return frozenset(heads)
+
+
+def head_revision() -> str:
+    """Return the heads as one printable string (sorted, comma-separated)."""
+    return ",".join(sorted(head_revisions()))
+
+
+async def current_revisions(engine: AsyncEngine) -> frozenset[str]:
+    """Return the revisions the database is at (empty for an empty database)."""
+    async with engine.connect() as conn:
+        return frozenset(
+            await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+        )
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """Return the revision the database is at (None for an empty database)."""
-    async with engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+    """Return the database's revisions as one printable string, or None when empty."""
+    return ",".join(sorted(await current_revisions(engine))) or None
 
 
 #: Key of the PostgreSQL advisory lock held while migrating ("pecora" in ASCII).
 _MIGRATION_LOCK = 0x7065636F7261
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Apply every pending migration, in one transaction.
 
     Several nodes may start at once on an empty PostgreSQL: an advisory lock makes the others
@@ -54,5 +70,5 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def is_current(engine: AsyncEngine) -> bool:
-    """Tell whether the database is at the newest revision (refuse to run on drift)."""
-    return await current_revision(engine) == head_revision()
+    """Tell whether the database is at the newest revisions (refuse to run on drift)."""
+    return await current_revisions(engine) == head_revisions()

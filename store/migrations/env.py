@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from store.models import Base
+from store.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - pecora always passes its own connection
     raise RuntimeError("run migrations through `pecora db upgrade` (store.migrate)")

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import migrate
-from store.models import Base
+from store.schema import metadata
 
 
 async def test_head_matches_models(engine: AsyncEngine) -> None:
@@ -15,7 +15,7 @@ async def test_head_matches_models(engine: AsyncEngine) -> None:
 
     def diff(conn: object) -> list[object]:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})  # type: ignore[arg-type]
-        return list(compare_metadata(ctx, Base.metadata))
+        return list(compare_metadata(ctx, metadata))
 
     async with engine.connect() as conn:
         assert await conn.run_sync(diff) == []
