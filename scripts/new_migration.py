@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alembic import command  # noqa: E402
+from alembic import command
 
-from store import migrate  # noqa: E402
-from store.db import create_engine  # noqa: E402
+from store import migrate
+from store.db import create_engine
 
 
 async def main() -> None:
