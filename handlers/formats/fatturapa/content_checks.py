@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 from . import codes
 from .errors import Finding
-from .model import FatturaElettronica, FatturaElettronicaBody
+from .model import DatiGeneraliDocumento, FatturaElettronica, FatturaElettronicaBody
 from .totals import expected_prezzo_totale, imponibili
 
 Check = Callable[[FatturaElettronica], Iterator[Finding]]
@@ -27,6 +28,15 @@ def finding(code: str, xpath: str, it: str, en: str) -> Finding:
     return Finding(code, xpath, it, en)
 
 
+# Where the rate-bearing blocks live under a body. The checks below walk these for every
+# invoice, so they keep (block, n, value) and format an XPath only for a finding; the values
+# they read are still fetched before the first finding of a body, as an eager list would,
+# so an ill-typed model stops a check at the same point.
+LINES = "/DatiBeniServizi/DettaglioLinee"
+RIEPILOGO = "/DatiBeniServizi/DatiRiepilogo"
+CASSA = "/DatiGenerali/DatiGeneraliDocumento/DatiCassaPrevidenziale"
+
+
 def bodies(inv: FatturaElettronica) -> Iterator[tuple[str, FatturaElettronicaBody]]:
     for i, body in enumerate(inv.bodies or (), 1):
         if body is not None:
@@ -36,37 +46,33 @@ def bodies(inv: FatturaElettronica) -> Iterator[tuple[str, FatturaElettronicaBod
 def check_natura_vs_aliquota(inv: FatturaElettronica) -> Iterator[Finding]:
     """00400/00401 lines, 00413/00414 cassa, 00429/00430 riepilogo: Natura iff rate 0."""
     for bp, body in bodies(inv):
-        rows = [(f"{bp}/DatiBeniServizi/DettaglioLinee[{n}]", x, "00400", "00401")
-                for n, x in enumerate(body.dati_beni_servizi.dettaglio_linee, 1)]
-        rows += [(f"{bp}/DatiGenerali/DatiGeneraliDocumento/DatiCassaPrevidenziale[{n}]", x,
-                  "00413", "00414") for n, x in enumerate(
-                      body.dati_generali.dati_generali_documento.dati_cassa_previdenziale, 1)]
-        rows += [(f"{bp}/DatiBeniServizi/DatiRiepilogo[{n}]", x, "00429", "00430")
-                 for n, x in enumerate(body.dati_beni_servizi.dati_riepilogo, 1)]
-        for path, x, missing, present in rows:
-            if x.aliquota_iva is None:
-                continue
-            if x.aliquota_iva == 0 and x.natura is None:
-                yield finding(missing, f"{path}/Natura", "Natura non presente a fronte di "
-                         "AliquotaIVA pari a zero", "Natura missing although AliquotaIVA is 0")
-            elif x.aliquota_iva != 0 and x.natura is not None:
-                yield finding(present, f"{path}/Natura", "Natura presente a fronte di AliquotaIVA "
-                         "diversa da zero", "Natura given although AliquotaIVA is not 0")
+        groups: tuple[tuple[str, tuple[Any, ...], str, str], ...] = (
+            (LINES, tuple(body.dati_beni_servizi.dettaglio_linee), "00400", "00401"),
+            (CASSA, tuple(body.dati_generali.dati_generali_documento.dati_cassa_previdenziale),
+             "00413", "00414"),
+            (RIEPILOGO, tuple(body.dati_beni_servizi.dati_riepilogo), "00429", "00430"),
+        )
+        for block, items, missing, present in groups:
+            for n, x in enumerate(items, 1):
+                if x.aliquota_iva is None:
+                    continue
+                if x.aliquota_iva == 0 and x.natura is None:
+                    yield finding(missing, f"{bp}{block}[{n}]/Natura", "Natura non presente a "
+                                  "fronte di AliquotaIVA pari a zero",
+                                  "Natura missing although AliquotaIVA is 0")
+                elif x.aliquota_iva != 0 and x.natura is not None:
+                    yield finding(present, f"{bp}{block}[{n}]/Natura", "Natura presente a "
+                                  "fronte di AliquotaIVA diversa da zero",
+                                  "Natura given although AliquotaIVA is not 0")
 
 
 def check_natura_generica(inv: FatturaElettronica) -> Iterator[Finding]:
     """00445: generic N2/N3/N6 (still in the XSD) refused since 2021-01-01."""
     for bp, body in bodies(inv):
         dgd = body.dati_generali.dati_generali_documento
-        rows = [(f"{bp}/DatiBeniServizi/DettaglioLinee[{n}]", x.natura)
-                for n, x in enumerate(body.dati_beni_servizi.dettaglio_linee, 1)]
-        rows += [(f"{bp}/DatiBeniServizi/DatiRiepilogo[{n}]", x.natura)
-                 for n, x in enumerate(body.dati_beni_servizi.dati_riepilogo, 1)]
-        rows += [(f"{bp}/DatiGenerali/DatiGeneraliDocumento/DatiCassaPrevidenziale[{n}]",
-                  x.natura) for n, x in enumerate(dgd.dati_cassa_previdenziale, 1)]
-        for path, natura in rows:
+        for block, n, natura in _per_block(body, dgd, "natura"):
             if natura in codes.GENERIC_NATURA:
-                yield finding("00445", f"{path}/Natura",
+                yield finding("00445", f"{bp}{block}[{n}]/Natura",
                          f"Natura {natura} generica non piu' ammessa: usare un sottocodice",
                          f"generic Natura {natura} no longer accepted: use a sub-code")
 
@@ -162,13 +168,20 @@ def check_aliquota_percentuale(inv: FatturaElettronica) -> Iterator[Finding]:
     the XSD pattern already forces two decimals, so this is the remaining detectable case."""
     for bp, body in bodies(inv):
         dgd = body.dati_generali.dati_generali_documento
-        rows = [(f"{bp}/DatiBeniServizi/DettaglioLinee[{n}]", x.aliquota_iva)
-                for n, x in enumerate(body.dati_beni_servizi.dettaglio_linee, 1)]
-        rows += [(f"{bp}/DatiBeniServizi/DatiRiepilogo[{n}]", x.aliquota_iva)
-                 for n, x in enumerate(body.dati_beni_servizi.dati_riepilogo, 1)]
-        rows += [(f"{bp}/DatiGenerali/DatiGeneraliDocumento/DatiCassaPrevidenziale[{n}]",
-                  x.aliquota_iva) for n, x in enumerate(dgd.dati_cassa_previdenziale, 1)]
-        for path, rate in rows:
+        for block, n, rate in _per_block(body, dgd, "aliquota_iva"):
             if rate is not None and 0 < rate < 1:
-                yield finding("00424", f"{path}/AliquotaIVA", "AliquotaIVA non indicata in termini "
-                         "percentuali", f"AliquotaIVA {rate} is not a percentage (22.00, not 0.22)")
+                yield finding("00424", f"{bp}{block}[{n}]/AliquotaIVA",
+                              "AliquotaIVA non indicata in termini percentuali",
+                              f"AliquotaIVA {rate} is not a percentage (22.00, not 0.22)")
+
+
+def _per_block(body: FatturaElettronicaBody, dgd: DatiGeneraliDocumento,
+               attr: str) -> list[tuple[str, int, Any]]:
+    """(block, n, value of ``attr``) for the lines, the summaries and the cassa blocks, in
+    that order; all values are read before the caller sees the first one."""
+    rows = [(LINES, n, getattr(x, attr))
+            for n, x in enumerate(body.dati_beni_servizi.dettaglio_linee, 1)]
+    rows += [(RIEPILOGO, n, getattr(x, attr))
+             for n, x in enumerate(body.dati_beni_servizi.dati_riepilogo, 1)]
+    rows += [(CASSA, n, getattr(x, attr)) for n, x in enumerate(dgd.dati_cassa_previdenziale, 1)]
+    return rows

@@ -55,6 +55,7 @@ _START = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)((?:\s+[^\s=/>
                     rb"""(?:"[^"]*"|'[^']*'))*)\s*/?>""")
 _ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SIG = re.compile(rb"<(?:[\w.\-]+:)?Signature[\s>]")
+_SIG_WORD = re.compile(rb"Signature[\s>]")  # literal prefix: the regex engine skips ahead fast
 _B64 = re.compile(rb"[A-Za-z0-9+/=\r\n]+")
 
 
@@ -76,6 +77,20 @@ def _root_tag(head: bytes) -> re.Match[bytes] | None:
             pos = end + 1 if end >= 0 else len(head)
         else:
             return _START.match(head, pos)
+
+
+def _has_signature_tag(tail: bytes) -> bool:
+    """``_SIG.search(tail) is not None``, without trying the pattern at every ``<``.
+
+    A match of `_SIG` ends in a match of `_SIG_WORD` (which cannot overlap itself), and its
+    ``<`` is the last one before that word (a prefix has no ``<``): so trying `_SIG` only
+    there finds exactly the same tags.
+    """
+    for m in _SIG_WORD.finditer(tail):
+        lt = tail.rfind(b"<", 0, m.start())
+        if lt >= 0 and _SIG.match(tail, lt) is not None:
+            return True
+    return False
 
 
 def sniff(data: bytes) -> FormatInfo:
@@ -104,7 +119,7 @@ def sniff(data: bytes) -> FormatInfo:
     ns = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns")
     versione = attrs.get("versione")
     tail = data[-8192:]  # an enveloped XAdES signature is the root's last child
-    signed = DSIG_NAMESPACE.encode() in data[:_HEAD] + tail and _SIG.search(tail) is not None
+    signed = DSIG_NAMESPACE.encode() in data[:_HEAD] + tail and _has_signature_tag(tail)
 
     def mk(kind: FormatKind, detail: str = "") -> FormatInfo:
         return FormatInfo(kind, local, ns, versione, encoding, bom, signed, detail)

@@ -32,6 +32,8 @@ Ws = Literal["preserve", "replace", "collapse"]
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _WS_REPLACE = str.maketrans("\t\n\r", "   ")
 _WS_RUN = re.compile(" {2,}")
+# XML 1.0 characters (the complement of _NOT_XML_CHAR), for the `accept` regexes.
+_XML_CHAR = "\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,11 @@ class SimpleType:
     min_int: int | None = None
     max_int: int | None = None
     min_date: date | None = None
+    # Reader fast path for text kinds: a regex over the *raw* element text whose full match
+    # guarantees that `check` accepts that text (XML characters, whitespace handling, lengths
+    # and pattern in one C-level match). None: the reader runs `check` itself. Never widens
+    # the type: a text it does not match still goes through `check`.
+    accept: re.Pattern[str] | None = None
 
 
 def _norm(st: SimpleType, text: str) -> str:
@@ -76,14 +83,21 @@ def _latin(n: int, m: int) -> re.Pattern[str]:
     return re.compile(f"[\\x00-\\xff]{{{n},{m}}}")
 
 
+def _chars(cls: str, n: int, m: int) -> re.Pattern[str]:
+    return re.compile(f"[{cls}]{{{n},{m}}}")
+
+
 def _s(name: str, n: int, m: int) -> SimpleType:
     """``StringNNType``: normalizedString of Basic Latin characters."""
-    return SimpleType(name, "str", "replace", pattern=_basic(n, m))
+    # accept: TAB/CR/LF become spaces (same length), the rest must be printable Basic Latin
+    return SimpleType(name, "str", "replace", pattern=_basic(n, m),
+                      accept=_chars("\\t\\n\\r\\x20-\\x7f", n, m))
 
 
 def _sl(name: str, m: int) -> SimpleType:
     """``StringNNLatinType``: normalizedString of Basic Latin + Latin-1 Supplement."""
-    return SimpleType(name, "str", "replace", pattern=_latin(1, m))
+    return SimpleType(name, "str", "replace", pattern=_latin(1, m),
+                      accept=_chars("\\t\\n\\r\\x20-\\xff", 1, m))
 
 
 def _enum(name: str, values: type[StrEnum], length: int | None = None) -> SimpleType:
@@ -92,8 +106,11 @@ def _enum(name: str, values: type[StrEnum], length: int | None = None) -> Simple
     )
 
 
-def _p(name: str, regex: str, ws: Ws = "preserve") -> SimpleType:
-    return SimpleType(name, "str", ws, pattern=re.compile(regex))
+def _p(name: str, regex: str) -> SimpleType:
+    """A pattern-only type: the patterns used admit only ASCII letters/digits (XML characters,
+    no whitespace), so the pattern itself is the accept regex."""
+    pattern = re.compile(regex)
+    return SimpleType(name, "str", pattern=pattern, accept=pattern)
 
 
 def _dec(name: str, lex: str, min_dec: int, max_dec: int, digits: int, signed: bool,
@@ -111,7 +128,8 @@ STRING15 = _s("String15Type", 1, 15)
 STRING20 = _s("String20Type", 1, 20)
 STRING35 = _s("String35Type", 1, 35)
 STRING60 = _s("String60Type", 1, 60)
-STRING35_LATIN_EXT = SimpleType("String35LatinExtType", "str", "replace", min_len=1, max_len=35)
+STRING35_LATIN_EXT = SimpleType("String35LatinExtType", "str", "replace", min_len=1, max_len=35,
+                                accept=_chars(_XML_CHAR, 1, 35))
 LATIN60 = _sl("String60LatinType", 60)
 LATIN80 = _sl("String80LatinType", 80)
 LATIN100 = _sl("String100LatinType", 100)
@@ -120,8 +138,9 @@ LATIN1000 = _sl("String1000LatinType", 1000)
 TITOLO = SimpleType("TitoloType", "str", "collapse", pattern=_basic(2, 10))
 NUMERO_CIVICO = _s("NumeroCivicoType", 1, 8)
 TELFAX = _s("TelFaxType", 5, 12)
-CODICE = SimpleType("CodiceType", "str", min_len=1, max_len=28)
-COD_EORI = SimpleType("CodEORIType", "str", min_len=13, max_len=17)
+CODICE = SimpleType("CodiceType", "str", min_len=1, max_len=28, accept=_chars(_XML_CHAR, 1, 28))
+COD_EORI = SimpleType("CodEORIType", "str", min_len=13, max_len=17,
+                      accept=_chars(_XML_CHAR, 13, 17))
 CODICE_DESTINATARIO = _p("CodiceDestinatarioType", "[A-Z0-9]{6,7}")
 CODICE_FISCALE = _p("CodiceFiscaleType", "[A-Z0-9]{11,16}")
 CODICE_FISCALE_PF = _p("CodiceFiscalePFType", "[A-Z0-9]{16}")

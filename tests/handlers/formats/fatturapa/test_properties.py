@@ -3,6 +3,7 @@ invoices the model's structural verdict agrees with the official XSD."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,8 @@ from .factory import replace_in
 from .strategies import invoices, leaf_paths, wild_value
 
 SETTINGS = settings(
-    max_examples=60,
+    # PECORA_HYPOTHESIS_EXAMPLES=2000 for a long local run; the default keeps the suite quick.
+    max_examples=int(os.environ.get("PECORA_HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
