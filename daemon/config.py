@@ -173,10 +173,20 @@ class RetryPolicy(_Model):
     deliver_until_hours: float = Field(72, gt=0)
 
 
+class RateLimit(_Model):
+    """How fast a channel may send: token bucket, concurrency cap, and a sliding-window quota."""
+
+    per_second: float | None = Field(None, gt=0)  # token refill rate; None: unlimited
+    burst: int = Field(10, ge=1)  # bucket size
+    max_concurrency: int = Field(10, ge=1)  # submissions in flight at once
+    window_quota: int | None = Field(None, ge=1)  # e.g. a provider's daily quota ...
+    window_seconds: float = Field(86400, gt=0)  # ... over this sliding window
+
+
 class ChannelSettings(_Model):
     """One outbound channel, configured by alias (``[channels.pec-main]``)."""
 
-    kind: Literal["smtp", "pec", "memory"]
+    kind: Literal["smtp", "pec", "memory", "sms", "fax", "registered-mail"]
     host: str = "127.0.0.1"
     port: Port = 465
     security: Security = "tls"
@@ -188,6 +198,11 @@ class ChannelSettings(_Model):
     ca_file: Path | None = None
     batch_size: int = Field(20, ge=1, le=1000)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    rate: RateLimit = Field(default_factory=RateLimit)
+    # HTTP provider channels (sms, fax, registered-mail)
+    base_url: str | None = None  # the provider's API root (https:// unless on loopback)
+    api_key: SecretRef | None = None
+    webhook_secret: SecretRef | None = None  # authenticates the provider's delivery reports
 
 
 class InboxSettings(_Model):
