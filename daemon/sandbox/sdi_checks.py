@@ -215,6 +215,14 @@ def _refs(xml: bytes) -> tuple[str | None, str | None, str | None, tuple[Invoice
             tuple(refs))
 
 
+def _formato(content: bytes) -> str | None:
+    try:
+        xml = p7m.unwrap(content).content if sniff(content).kind is FormatKind.CMS else content
+    except p7m.MalformedP7m:
+        return None
+    return sniff(xml).versione
+
+
 def check_file(
     name: str,
     content: bytes,
@@ -232,7 +240,8 @@ def check_file(
                 read: tuple[str | None, str | None, str | None, tuple[InvoiceRef, ...]]
                 | None = None) -> Checked:
         if read is None:
-            read = _refs(xml) if xml is not None else (None, None, None, ())
+            # Even a file refused early is answered in its own flow (PA or B2B, §3.1).
+            read = _refs(xml) if xml is not None else (_formato(content), None, None, ())
         formato, codice, pec, refs = read
         return Checked(name, content, xml, formato, codice, pec, refs,
                        tuple(errors[:_MAX_ERRORS]))
