@@ -30,8 +30,10 @@ from handlers.formats.pec import PecKind, PecMessage, parse_pec
 from handlers.formats.sandbox_pki import make_sandbox_pki
 from handlers.formats.sig_common import Pkcs12Signer
 from handlers.formats.trust import TrustStore
+from store import outbox
+from store.clock import utcnow
 from store.db import create_engine, session_factory
-from store.models import InboxItem, InboxState, PecReceipt
+from store.models import InboxItem, InboxState, OutboxItem, OutboxState, PecReceipt
 from tests.conftest import reset_database
 from tests.support.daemon import daemon_settings, running, wait_for
 from tests.support.net import free_port
@@ -336,23 +338,66 @@ async def test_serves_loopback_only(world: World) -> None:
         await world.provider.serve("0.0.0.0", free_port(), asyncio.Event())  # noqa: S104
 
 
-async def test_receipts_go_through_pecora(
+async def test_starttls_when_given_a_context(aruba_pki: tuple[bytes, Pkcs12Signer]) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    pki_ca, signer = aruba_pki
+    provider = SandboxProvider("pec.aruba.test", "ARUBA PEC S.p.A.", signer, ca_pem=pki_ca)
+    box = MemoryMailbox()
+    provider.add_account(ALICE, PASSWORD, box)
+    provider.add_account(BOB, "bob-secret", MemoryMailbox())
+    port, stop, started = free_port(), asyncio.Event(), asyncio.Event()
+    server = asyncio.create_task(provider.serve("127.0.0.1", port, stop, started, tls=server_tls))
+    await asyncio.wait_for(started.wait(), 5)
+    try:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=True,
+                                   tls_context=client_tls) as client:
+            assert client.get_transport_info("sslcontext") is not None  # upgraded
+            await client.login(ALICE, PASSWORD)
+            await client.sendmail(ALICE, [BOB], message())
+    finally:
+        stop.set()
+        await server
+        await provider.close()
+    assert [parse_pec(m).kind for m in box.messages] == [PecKind.ACCETTAZIONE,
+                                                        PecKind.AVVENUTA_CONSEGNA]
+
+
+async def test_pecora_sends_through_the_sandbox_and_records_its_receipts(
     tmp_path: Path, db_url: str, aruba_pki: tuple[bytes, Pkcs12Signer]
 ) -> None:
+    """The whole loop: pecora's outbox submits over SMTP with its PEC channel, the sandbox
+    delivers the receipts to pecora's LMTP, pecora's pipeline records them (route
+    ``pec-receipt``, state done) against the outbox item they name."""
     await reset_database(db_url)
-    settings = daemon_settings(tmp_path, db_url)
+    port, stop, started = free_port(), asyncio.Event(), asyncio.Event()
+    (tmp_path / "pec.pw").write_text(PASSWORD + "\n")
+    settings = daemon_settings(tmp_path, db_url, channels={"pec-main": {
+        "kind": "pec", "port": port, "security": "plain", "username": ALICE,
+        "password": {"file": str(tmp_path / "pec.pw")}, "sender": ALICE}})
     ca, signer = aruba_pki
     provider = SandboxProvider("pec.aruba.test", "ARUBA PEC S.p.A.", signer, ca_pem=ca)
     provider.add_account(ALICE, PASSWORD, LmtpMailbox("127.0.0.1", settings.lmtp.port, ALICE))
-    provider.add_account(BOB, "bob-secret", MemoryMailbox())
-    port, stop, started = free_port(), asyncio.Event(), asyncio.Event()
+    bob = MemoryMailbox()
+    provider.add_account(BOB, "bob-secret", bob)
+    server = asyncio.create_task(provider.serve("127.0.0.1", port, stop, started))
+    await asyncio.wait_for(started.wait(), 5)
     engine = create_engine(db_url)
     sessions = session_factory(engine)
     try:
         async with running(settings):
-            server = asyncio.create_task(provider.serve("127.0.0.1", port, stop, started))
-            await asyncio.wait_for(started.wait(), 5)
-            await submit(port, message())
+            async with sessions() as s, s.begin():
+                sent_id = await outbox.enqueue(s, outbox.NewOutgoing(
+                    channel="pec-main", payload=message(), recipients=(BOB,),
+                    idempotency_key="invoice:1:send", sender=ALICE,
+                    message_id="<inv-1@pecora.test>"), now=utcnow())
 
             async def done() -> list[InboxItem] | None:
                 async with sessions() as s:
@@ -361,13 +406,19 @@ async def test_receipts_go_through_pecora(
                 return items if ok else None
 
             items = await wait_for(done, timeout=20)
-            stop.set()
-            await server
         async with sessions() as s:
             receipts = list((await s.execute(select(PecReceipt).order_by(PecReceipt.id))).scalars())
+            sent = await s.get(OutboxItem, sent_id)
     finally:
+        stop.set()
+        await server
         await provider.close()
         await engine.dispose()
+    assert sent is not None and sent.state is OutboxState.SENT
     assert {i.route for i in items} == {"pec-receipt"}
     assert [r.receipt_type for r in receipts] == ["accettazione", "avvenuta-consegna"]
+    assert all(r.outbox_id == sent_id for r in receipts)
     assert receipts[1].recipient == BOB
+    (envelope,) = bob.messages
+    inner = parse_pec(envelope).postacert
+    assert inner is not None and inner.riferimento_message_id == "inv-1@pecora.test"
