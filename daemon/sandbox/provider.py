@@ -24,7 +24,7 @@ import hmac
 import itertools
 import logging
 import ssl
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -41,6 +41,7 @@ from daemon.sandbox.provider_faults import (
     TIMEOUT,
     ProviderFaults,
 )
+from daemon.sandbox.provider_tasks import DelayedWork
 from handlers.formats import pec_build as pb
 from handlers.formats.daticert import DaticertErrore, TipoRicevuta
 from handlers.formats.sandbox_pki import make_sandbox_pki
@@ -108,8 +109,7 @@ class SandboxProvider:
         self._endpoints: list[Endpoint] = []
         self._peers: list[SandboxProvider] = []
         self._serial = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
+        self._work = DelayedWork(domain)
 
     @property
     def domain(self) -> str:
@@ -243,7 +243,7 @@ class SandboxProvider:
         if faults.dropped(address):
             log.info("provider %s: delivery of %s to %s lost (fault)", self.domain,
                      identificativo, address)
-            self._spawn(self._overdue(address, raw, identificativo, sender_box))
+            self._work.spawn(self._overdue(address, raw, identificativo, sender_box))
             return
         owner = self._owner(address)
         if owner is None:
@@ -330,7 +330,7 @@ class SandboxProvider:
     async def _to_sender(self, box: Mailbox | None, kind: str, receipt: bytes,
                          delay: float) -> None:
         if delay > 0:
-            self._spawn(self._later(delay, box, kind, receipt))
+            self._work.spawn(self._later(delay, box, kind, receipt))
         else:
             await self._put(box, kind, receipt)
 
@@ -359,37 +359,18 @@ class SandboxProvider:
 
     # --- tasks and lifecycle ----------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        if self._closed:
-            coro.close()
-            raise RuntimeError(f"provider {self.domain} is closed")
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("provider %s: delayed work failed", self.domain,
-                      exc_info=task.exception())
-
     @property
     def pending(self) -> int:
         """Delayed receipts and overdue notices not yet sent."""
-        return len(self._tasks)
+        return len(self._work)
 
     async def settle(self) -> None:
         """Wait until every delayed receipt has been sent (time passes on the clock)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._work.settle()
 
     async def close(self) -> None:
         """Cancel what is still delayed and wait for it to stop; no new work is accepted."""
-        self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._work.close()
 
     async def serve(self, host: str, port: int, stop: asyncio.Event,
                     started: asyncio.Event | None = None, *,

@@ -333,6 +333,26 @@ async def test_in_process_send_and_external_mail(world: World) -> None:
     assert anomaly.kind is PecKind.ANOMALIA and anomaly.message_id == anomaly_id
 
 
+async def test_ricevuta_sintetica_on_request(world: World) -> None:
+    raw = message().replace(b"Message-ID:", b"X-TipoRicevuta: sintetica\r\nMessage-ID:", 1)
+    await submit(world.port, raw)
+    consegna = check_signed(world, world.boxes[ALICE].messages[1])
+    assert consegna.kind is PecKind.AVVENUTA_CONSEGNA
+    assert consegna.daticert is not None
+    assert consegna.daticert.ricevuta is TipoRicevuta.SINTETICA
+    assert consegna.postacert is None  # daticert only
+    envelope = parse_pec(world.boxes[BOB].messages[0])
+    assert envelope.tipo_ricevuta is TipoRicevuta.SINTETICA  # the envelope echoes the request
+
+
+def test_faults_are_validated() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        ProviderFaults(delay_receipts_seconds=-1)
+    with pytest.raises(ValueError, match="preavviso"):
+        ProviderFaults(preavviso_after_seconds=10, timeout_after_seconds=5)
+    assert ProviderFaults(drop_delivery_to=frozenset({"A@B.test"})).dropped("a@b.TEST")
+
+
 async def test_serves_loopback_only(world: World) -> None:
     with pytest.raises(ValueError, match="loopback"):
         await world.provider.serve("0.0.0.0", free_port(), asyncio.Event())  # noqa: S104
