@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
-import email.policy
-import email.utils
 import logging
 import re
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +35,6 @@ from handlers.formats.filenames import (
     parse_invoice_file_name,
     parse_notification_file_name,
 )
-from handlers.formats.pec import MalformedPec, parse_pec
 from handlers.formats.sdi import parse_sdi_message
 from handlers.formats.sdi_build import file_hash
 from handlers.formats.sdi_types import (
@@ -53,7 +48,7 @@ from handlers.formats.sdi_types import (
 from handlers.formats.sig_common import Signer
 from handlers.formats.trust import TrustStore
 
-__all__ = ["DEFAULT_ADDRESS", "SDI01", "SandboxSdi", "read_mail"]
+__all__ = ["DEFAULT_ADDRESS", "SDI01", "SandboxSdi"]
 
 log = logging.getLogger(__name__)
 
@@ -63,35 +58,6 @@ SDI01 = "sdi01@pec.fatturapa.it"
 DEFAULT_ADDRESS = "sdi17@pec.fatturapa.it"
 _SDI_ADDRESS = re.compile(r"sdi[0-9]{2}@pec\.fatturapa\.it", re.IGNORECASE)
 _INVOICE_SUFFIXES = (".xml", ".p7m", ".zip")
-
-
-@dataclass(frozen=True, slots=True)
-class _Mail:
-    sender: str
-    attachments: tuple[tuple[str, bytes], ...]
-    pec_id: str | None  # the provider's id of the envelope: SdI's PecMessageId (§3.2)
-
-
-def read_mail(original: bytes, envelope: bytes) -> _Mail:
-    """Sender and attachments of a certified message: from the transport envelope the
-    provider hands over (`parse_pec`), else from the original itself."""
-    try:
-        pec = parse_pec(envelope)
-    except MalformedPec:
-        pec = None
-    if pec is not None and pec.postacert is not None:
-        inner = pec.postacert
-        files = tuple((a.original_filename or a.filename, a.content) for a in inner.attachments)
-        return _Mail(pec.mittente or inner.from_address or "", files, pec.message_id)
-    message = email.message_from_bytes(original, policy=email.policy.default)
-    found = []
-    for part in message.walk():
-        name = part.get_filename()
-        payload = part.get_payload(decode=True)
-        if name and isinstance(payload, bytes):
-            found.append((name, payload))
-    sender = email.utils.parseaddr(str(message.get("From", "")))[1]
-    return _Mail(sender, tuple(found), None)
 
 
 def _stem(name: str) -> str:
@@ -138,7 +104,7 @@ class SandboxSdi:
     async def receive(self, address: str, original: bytes, envelope: bytes) -> None:
         """Take one certified message: an invoice file (or zip), or a PA's EC. The checks and
         SdI's memory are updated now, in arrival order; answers go out from tasks."""
-        mail = read_mail(original, envelope)
+        mail = build.read_mail(original, envelope)
         for name, content in mail.attachments:
             if _notification_type(name) is NotificationType.EC:
                 self._on_esito(mail, name, content)
@@ -175,6 +141,15 @@ class SandboxSdi:
             if record.state is FileState.AWAITING and record.terms_until is not None:
                 self._spawn(self._terms(record, duplicate=False))
 
+    def adopt(self, record: FileRecord, content: bytes) -> None:
+        """Track a file delivered by someone else on SdI's behalf (the simulated supplier):
+        an FPA12 opens its EC window, so the recipient's EC is judged and DT comes (§3.3)."""
+        self.memory.files[record.ident] = record
+        self._contents[record.ident] = content
+        if record.flow is SdiFlow.PA and record.state is FileState.AWAITING:
+            self._spawn(self._terms(record, duplicate=False))
+        self.memory.save()
+
     # --- queries ------------------------------------------------------------------------------
 
     def address_for(self, who: str) -> str:
@@ -204,7 +179,7 @@ class SandboxSdi:
         else:
             self.memory.addresses.setdefault(sender, self.address)
 
-    def _on_zip(self, mail: _Mail, name: str, content: bytes) -> None:
+    def _on_zip(self, mail: build.Mail, name: str, content: bytes) -> None:
         """A zip: its name, size and readability are checked, then each file on its own
         with a RiferimentoArchivio (domain.md §2, §3.2)."""
         now = self.clock.now()
@@ -234,7 +209,7 @@ class SandboxSdi:
         for member, data in members:
             self._on_file(mail, member, data, archive=(ident, name))
 
-    def _on_file(self, mail: _Mail, name: str, content: bytes,
+    def _on_file(self, mail: build.Mail, name: str, content: bytes,
                  archive: tuple[str, str] | None = None) -> None:
         now = self.clock.now()
         checked = check_file(name, content, received=now, names_seen=self.memory.names,
@@ -362,7 +337,7 @@ class SandboxSdi:
 
     # --- the PA's outcome (EC) ----------------------------------------------------------------
 
-    def _on_esito(self, mail: _Mail, name: str, content: bytes) -> None:
+    def _on_esito(self, mail: build.Mail, name: str, content: bytes) -> None:
         """Judge an EC now (so a duplicate right after is refused); NE or SE go from a task."""
         try:
             message = parse_sdi_message(content)

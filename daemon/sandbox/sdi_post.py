@@ -4,20 +4,26 @@ Each builder turns a `FileRecord` into the `sdi_types` value SdI would send (dom
 `SdiPost` names it with the file's per-file counter (§2), signs it in SdI's XAdES profile with
 the sandbox key (§5.3, via `sdi_build`), wraps it in SdI's mail (`sdi_mail`, whose text part
 announces the ``sdiNN`` address to use next, §4.1) and submits it through the `PecNetwork`,
-as SdI submits to its own PEC provider.
+as SdI submits to its own PEC provider. `read_mail` is the incoming side: what a certified
+message to SdI carries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import email.utils
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypedDict
 
 from daemon.sandbox.clock import FastClock
 from daemon.sandbox.network import PecNetwork
 from daemon.sandbox.sdi_state import FileRecord, SdiMemory
 from handlers.formats.filenames import InvalidFileName, parse_invoice_file_name
+from handlers.formats.pec import MalformedPec, parse_pec
 from handlers.formats.sdi_build import SdiFile, build_sdi_file, file_hash
 from handlers.formats.sdi_dates import ITALY
 from handlers.formats.sdi_mail import sdi_mail, sdi_message_id
@@ -42,7 +48,8 @@ from handlers.formats.sdi_types import (
 from handlers.formats.sig_common import Signer
 
 __all__ = [
-    "SdiPost", "at", "dt_", "invoice_file", "mc", "mt", "naming_name", "ne", "ns", "rc", "se",
+    "Mail", "SdiPost", "at", "dt_", "invoice_file", "mc", "mt", "naming_name", "ne", "ns", "rc",
+    "read_mail", "se",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,10 +159,42 @@ def naming_name(record: FileRecord) -> str:
     return record.name
 
 
-class SdiPost:
-    """Builds SdI's files for a record and mails them through the network."""
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """Who sent a certified message to SdI and the files attached."""
 
-    def __init__(self, network: PecNetwork, clock: FastClock, signer: Signer,
+    sender: str
+    attachments: tuple[tuple[str, bytes], ...]
+    pec_id: str | None  # the provider's id of the envelope: SdI's PecMessageId (§3.2)
+
+
+def read_mail(original: bytes, envelope: bytes) -> Mail:
+    """Sender and attachments of a certified message: from the transport envelope the
+    provider hands over (`parse_pec`), else from the original itself."""
+    try:
+        pec = parse_pec(envelope)
+    except MalformedPec:
+        pec = None
+    if pec is not None and pec.postacert is not None:
+        inner = pec.postacert
+        files = tuple((a.original_filename or a.filename, a.content) for a in inner.attachments)
+        return Mail(pec.mittente or inner.from_address or "", files, pec.message_id)
+    message = email.message_from_bytes(original, policy=email.policy.default)
+    found = []
+    for part in message.walk():
+        name = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if name and isinstance(payload, bytes):
+            found.append((name, payload))
+    sender = email.utils.parseaddr(str(message.get("From", "")))[1]
+    return Mail(sender, tuple(found), None)
+
+
+class SdiPost:
+    """Builds SdI's files for a record and mails them through the network (``signer`` None:
+    unsigned, like the official examples — only for actors that send MTs alone)."""
+
+    def __init__(self, network: PecNetwork, clock: FastClock, signer: Signer | None,
                  memory: SdiMemory, *, simulazione: bool = False) -> None:
         self.network = network
         self.clock = clock
