@@ -125,7 +125,10 @@ class SandboxProvider:
         return account
 
     def add_endpoint(self, endpoint: Endpoint) -> None:
-        """Serve the addresses ``endpoint`` accepts (the simulated SdI) from this provider."""
+        """Serve the addresses ``endpoint`` accepts (the simulated SdI) from this provider.
+
+        Certified mail for them goes to the endpoint even if the address also has an account
+        (whose mailbox then only collects the receipts of what the endpoint sends)."""
         self._endpoints.append(endpoint)
 
     def link(self, *others: SandboxProvider) -> None:
@@ -159,7 +162,8 @@ class SandboxProvider:
 
     async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
         """`PecNetwork.send`: submit as ``sender`` in-process (no SMTP, same checks and
-        receipts; receipts reach ``sender`` only if it has an account here)."""
+        receipts; receipts reach ``sender`` only if it has an account here). Raises
+        `SubmissionRejected` where SMTP would answer 4xx/5xx."""
         await self.submit(sender, recipients, raw, account=sender)
 
     async def submit(self, mail_from: str, recipients: Sequence[str], raw: bytes, *,
@@ -257,6 +261,8 @@ class SandboxProvider:
                                    errore_esteso=NO_DEST.format(gestore=self.pec.gestore))
             await self._to_sender(sender_box, "errore-consegna", receipt, delay)
             return
+        # The recipient's provider delivers and issues the receipt; the faults that delay or
+        # duplicate it are the sender's provider's (the one a scenario configures).
         kind, receipt = await owner.deliver_here(address, raw, envelope, identificativo)
         await self._to_sender(sender_box, kind, receipt, delay)
 
@@ -267,10 +273,12 @@ class SandboxProvider:
         account = self._accounts.get(address.lower())
         endpoint = self._endpoint_for(address)
         try:
-            if account is not None:
-                await account.mailbox.deliver(envelope)
-            elif endpoint is not None:
+            # An endpoint wins over an account of the same address: the simulated SdI takes
+            # its certified mail itself and may keep an account only to collect its receipts.
+            if endpoint is not None:
                 await endpoint.receive(address, raw, envelope)
+            elif account is not None:
+                await account.mailbox.deliver(envelope)
             else:
                 raise LookupError(f"{address} is not served here")
         except Exception as exc:  # any mailbox/endpoint failure is a failed delivery, reported

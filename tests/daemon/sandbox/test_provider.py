@@ -278,6 +278,32 @@ async def test_endpoint_at_linked_provider(world: World,
     await sogei.close()
 
 
+async def test_sdi_sends_through_its_provider_and_collects_receipts(
+    world: World, sogei_pki: tuple[bytes, Pkcs12Signer]
+) -> None:
+    """SdI's path (domain.md §4.1): its notification goes through Sogei to a user at another
+    provider; SdI keeps an account only for its receipts, its mail still reaches the endpoint."""
+    ca, signer = sogei_pki
+    sogei = SandboxProvider("pcert.sogei.test", "Sogei SpA", signer, ca_pem=ca)
+    sdi, sdi_receipts = FakeSdi(), MemoryMailbox()
+    sogei.add_endpoint(sdi)
+    sogei.add_account(SDI, "sdi-secret", sdi_receipts)
+    sogei.link(world.provider)
+    await sogei.send(SDI, [ALICE], message(to=[ALICE], sender=SDI, msgid="<rc-1@sdi.test>"))
+    (envelope,) = world.boxes[ALICE].messages
+    sogei_trust = TrustStore.from_bytes([ca])
+    assert smime.verify(envelope, sogei_trust).ok  # wrapped by the sender's provider
+    assert parse_pec(envelope).from_address == "posta-certificata@pcert.sogei.test"
+    acc, cons = (parse_pec(m) for m in sdi_receipts.messages)
+    assert acc.kind is PecKind.ACCETTAZIONE and smime.verify(sdi_receipts.messages[0],
+                                                             sogei_trust).ok
+    assert cons.kind is PecKind.AVVENUTA_CONSEGNA  # from the recipient's provider
+    assert check_signed(world, sdi_receipts.messages[1]).daticert is not None
+    await submit(world.port, message(to=[SDI]), rcpts=[SDI])
+    assert len(sdi.calls) == 1 and len(sdi_receipts.messages) == 2  # endpoint, not mailbox
+    await sogei.close()
+
+
 async def test_delayed_and_duplicated_receipts(world: World) -> None:
     provider, clock = world.provider, world.provider.clock
     provider.faults = ProviderFaults(delay_receipts_seconds=3600, duplicate_receipts=True)
