@@ -1,0 +1,1 @@
+"""Tests of the pure mass-messaging parts (issue 8)."""
