@@ -89,7 +89,8 @@ def _a38() -> tuple[Callable[[bytes], object] | None, str]:
 def _fer(ref: Path, tmp: Path) -> tuple[Callable[[str], object] | None, str]:
     if importlib.util.find_spec("fattura_elettronica_reader") is None:
         return None, ("fattura-elettronica-reader not installed "
-                      "(pip install --no-deps fattura-elettronica-reader fpyutils): skipped")
+                      "(pip install --no-deps fattura-elettronica-reader fpyutils appdirs "
+                      "filetype PyYAML): skipped")
     from fattura_elettronica_reader import api
     from fattura_elettronica_reader import constants as const
 
