@@ -3,7 +3,7 @@
 Pure (bytes and memory in, verdict out): the same file name, signature and FatturaPA rules that
 pecora applies before sending are applied here on reception, in SdI's order (domain.md §1.4):
 file name (00001), name reuse (00002), size (00003), signature (001xx), format (00200/00201),
-content (004xx from `fatturapa.validate_bytes`) and duplicate invoices (00404/00409). SdI stops
+content (004xx from `fatturapa.validate_bytes`, 00409 included) and duplicates (00404). SdI stops
 at the first failing *stage* and lists that stage's errors (at most 200).
 
 Signatures: the sandbox trusts every CA (there is no AgID trusted list on loopback), so an
@@ -263,12 +263,7 @@ def check_file(
     if formats:
         return verdict(formats, xml)
     read = _refs(xml)
-    duplicates = []
-    seen: set[InvoiceKey] = set()
-    for ref in read[3]:
-        if ref.key in accepted:
-            duplicates.append(error("00404", f"{ref.key.numero}/{ref.key.year} gia' accettata"))
-        elif ref.key in seen:
-            duplicates.append(error("00409", f"{ref.key.numero}/{ref.key.year} ripetuta"))
-        seen.add(ref.key)
+    # 00409 (the same invoice twice in one lot) is one of validate's content checks.
+    duplicates = [error("00404", f"{ref.key.numero}/{ref.key.year} gia' accettata")
+                  for ref in read[3] if ref.key in accepted]
     return verdict(contents + duplicates, xml, read)
