@@ -5,7 +5,8 @@ every message SdI submits and carries mail addressed to SdI back into it wrapped
 transport envelope (what the provider hands an endpoint). Every SdI message produced is parsed
 with `parse_sdi_message`, its XAdES signature verified against the sandbox SdI CA, and its name
 checked against `notification_file_name` with the per-file counter. Time runs on a fast clock:
-15 simulated days take well under a second, and every wait is on a condition.
+15 simulated days take well under a second, and every wait is on a condition. The last tests
+go through the real sandbox provider (pecora's provider → Sogei → SdI) and across a restart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import io
 import itertools
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -27,6 +28,8 @@ from typing import TypeVar
 import pytest
 
 from daemon.sandbox.clock import FastClock
+from daemon.sandbox.network import MemoryMailbox
+from daemon.sandbox.provider import SandboxProvider
 from daemon.sandbox.scenarios import DEFAULT_SCENARIOS, Scenarios
 from daemon.sandbox.sdi import SDI01, SandboxSdi
 from daemon.sandbox.supplier import SimulatedSupplier
@@ -39,6 +42,7 @@ from handlers.formats.filenames import (
     parse_notification_file_name,
 )
 from handlers.formats.p7m import sign_cades_bes
+from handlers.formats.pec import PecKind, PecMessage, parse_pec
 from handlers.formats.pec_build import PecProvider, transport_envelope
 from handlers.formats.sandbox_pki import make_sandbox_pki
 from handlers.formats.sdi import build_esito_committente, ec_file_name, parse_sdi_message
@@ -120,8 +124,7 @@ class FakeNetwork:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def send(self, sender: str, recipients: list[str] | tuple[str, ...], raw: bytes
-                   ) -> None:
+    async def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
         for to in recipients:
             self.sent.append(Sent(sender, to, raw))
             if self.sdi is not None and self.sdi.accepts(to):
@@ -476,3 +479,63 @@ async def test_supplier_delivers_invoice_and_mt_and_pa_ec_is_judged(world: World
     assert isinstance(b2b.message, MetadatiInvioFile) and b2b.message.flow is SdiFlow.B2B
     invoice = b2b.sent.files()[b2b.message.nome_file]
     assert b2b.message.hash == hashlib.sha256(invoice).hexdigest()  # bytes as delivered
+
+
+# --- through the real sandbox provider ---------------------------------------------------------
+
+
+async def test_through_the_sandbox_provider(sdi_pki: tuple[bytes, Pkcs12Signer]) -> None:
+    """pecora's provider → Sogei → SdI endpoint; the RC comes back as a transport envelope."""
+    clock = FastClock(factor=FACTOR)
+    mine = SandboxProvider("pec.example.test", "Example PEC S.p.A.", clock=clock)
+    sogei = SandboxProvider("pcert.sogei.test", "Sogei SpA", clock=clock)
+    mine.link(sogei)
+    box = MemoryMailbox()
+    mine.add_account(PECORA, "secret", box)
+    sdi = SandboxSdi(sogei, clock, sdi_pki[1], DEFAULT_SCENARIOS)
+    sogei.add_endpoint(sdi)
+    try:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = PECORA, SDI01, "fattura"
+        message["Message-ID"] = "<first@example.test>"
+        message.add_attachment(ref_bytes("invoices", "IT01234567890_FPR01.xml"),
+                               maintype="application", subtype="octet-stream",
+                               filename="IT01234567890_FPR01.xml")
+        await mine.send(PECORA, [SDI01], message.as_bytes())
+
+        def envelope() -> PecMessage | None:
+            found = [p for p in map(parse_pec, box.messages)
+                     if p.kind is PecKind.POSTA_CERTIFICATA]
+            return found[0] if found else None
+
+        while (pec := envelope()) is None:
+            box.arrived.clear()
+            await asyncio.wait_for(box.arrived.wait(), 10)
+        assert pec.mittente == SDI17 and pec.postacert is not None
+        attachment = pec.postacert.attachment("IT01234567890_FPR01_RC_001.xml")
+        assert attachment is not None
+        rc = parse_sdi_message(attachment.content)
+        assert isinstance(rc, RicevutaConsegna) and rc.pec_message_id  # Sogei's id of ours
+        assert xades.verify(attachment.content, TrustStore.from_bytes([sdi_pki[0]])).ok
+        assert SDI17 in (pec.postacert.text or "")
+    finally:
+        await sdi.close()
+        await mine.close()
+        await sogei.close()
+
+
+async def test_restart_rearms_the_dt_timer(
+        world: World, sdi_pki: tuple[bytes, Pkcs12Signer], sogei: PecProvider,
+        seller: Pkcs12Signer, tmp_path: Path) -> None:
+    await _send_pa(world, "UFF003")
+    [rc] = await world.net.wait_notices(PECORA, 1)
+    await world.sdi.close()  # before the 15 days are over
+    again = _world(sdi_pki, sogei, seller, tmp_path / "sdi.json")
+    try:
+        await again.sdi.start()
+        [dt_] = await again.net.wait_notices(PECORA, 1)
+        assert isinstance(dt_.message, NotificaDecorrenzaTermini)
+        assert dt_.message.identificativo_sdi == rc.message.identificativo_sdi
+        assert dt_.counter == rc.counter + 1  # the per-file counter survived the restart
+    finally:
+        await again.sdi.close()
