@@ -218,7 +218,7 @@ def _refs(xml: bytes) -> tuple[str | None, str | None, str | None, tuple[Invoice
 def _formato(content: bytes) -> str | None:
     try:
         xml = p7m.unwrap(content).content if sniff(content).kind is FormatKind.CMS else content
-    except p7m.MalformedP7m:
+    except ValueError:  # MalformedP7m and any other refusal: the flow stays unknown (B2B)
         return None
     return sniff(xml).versione
 

@@ -117,7 +117,12 @@ class SimulatedSupplier:
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sandbox supplier: deliveries stopped", exc_info=task.exception())
 
     async def close(self) -> None:
         """Cancel the periodic deliveries and wait for them to stop."""
