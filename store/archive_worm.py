@@ -1,0 +1,101 @@
+"""Write-once archives with retention: the `Archive` protocol plus what conservazione needs.
+
+Issue 7 §5 (domain.md §6.1: 10-year retention, art. 2220 c.c.): nothing under retention can be
+deleted or overwritten through pecora. `WormArchive` adds to `store.archive.Archive` a put with
+a retain-until instant (which may extend, never shorten, an earlier one), a way to read the
+retention back, and a delete that refuses while it runs. Overwrite cannot happen by design:
+items are named by their SHA-256, so a second put of a name is a no-op.
+
+`RetainedFilesystemArchive` is the filesystem implementation: files are 0444 and the
+retain-until instant sits beside them (``.retention/``). It protects against pecora and
+against mistakes, not against root on the host; for that use the S3 Object Lock backend
+(`store/archive_s3.py`), where COMPLIANCE mode is enforced by the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from store.archive import Archive, ArchiveError, FilesystemArchive, _check_name
+
+
+class RetentionActive(ArchiveError):
+    """The item is under retention: it may not be deleted (or its retention shortened)."""
+
+
+@runtime_checkable
+class WormArchive(Archive, Protocol):
+    """An `Archive` whose items carry a retain-until instant enforced by the backend."""
+
+    async def put_retained(self, data: bytes, retain_until: dt.datetime) -> str:
+        """Store ``data`` locked until ``retain_until`` (extending, never shortening)."""
+        ...
+
+    async def retention(self, sha256: str) -> dt.datetime | None:
+        """Return the retain-until instant of an item (None: not stored or not retained)."""
+        ...
+
+    async def delete(self, sha256: str, *, now: dt.datetime) -> None:
+        """Delete an item whose retention is over; raise `RetentionActive` otherwise."""
+        ...
+
+
+async def put_item(archive: Archive, data: bytes, retain_until: dt.datetime) -> str:
+    """Put ``data`` with retention when the backend supports it (plain put otherwise)."""
+    if isinstance(archive, WormArchive):
+        return await archive.put_retained(data, retain_until)
+    return await archive.put(data)
+
+
+class RetainedFilesystemArchive(FilesystemArchive):
+    """`WormArchive` on a directory: read-only files plus a retain-until record per item."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._retention_root = root / ".retention"
+
+    def _retention_path(self, sha256: str) -> Path:
+        name = _check_name(sha256)
+        return self._retention_root / name[:2] / name
+
+    async def put_retained(self, data: bytes, retain_until: dt.datetime) -> str:
+        """See `WormArchive.put_retained`."""
+        return await asyncio.to_thread(self.put_retained_blocking, data, retain_until)
+
+    def put_retained_blocking(self, data: bytes, retain_until: dt.datetime) -> str:
+        """Store ``data`` and record (or extend) its retention."""
+        digest = self.put_blocking(data)
+        current = self.retention_blocking(digest)
+        if current is None or retain_until > current:
+            self._write_retention(digest, retain_until)
+        return digest
+
+    def _write_retention(self, digest: str, until: dt.datetime) -> None:
+        path = self._retention_path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{digest}-{os.getpid()}")
+        tmp.write_text(until.astimezone(dt.UTC).isoformat())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, path)  # only ever moves the date later (checked by the caller)
+
+    async def retention(self, sha256: str) -> dt.datetime | None:
+        """See `WormArchive.retention`."""
+        return await asyncio.to_thread(self.retention_blocking, sha256)
+
+    def retention_blocking(self, sha256: str) -> dt.datetime | None:
+        """Read the retain-until record of an item."""
+        try:
+            return dt.datetime.fromisoformat(self._retention_path(sha256).read_text().strip())
+        except FileNotFoundError:
+            return None
+
+    async def delete(self, sha256: str, *, now: dt.datetime) -> None:
+        """See `WormArchive.delete`."""
+        until = await self.retention(sha256)
+        if until is not None and now < until:
+            raise RetentionActive(f"archive item {sha256} is retained until {until.isoformat()}")
+        await asyncio.to_thread(self.path_of(sha256).unlink, missing_ok=True)

@@ -1,0 +1,1 @@
+"""Tests of the conservazione use-cases (daemon/archive) and the archive CLI."""
