@@ -1,56 +1,76 @@
 """Apply a pipeline's effects to the store, inside the caller's transaction (the imperative shell).
 
-Each effect type maps to store calls here and nowhere else. An effect with no mapping is a
-programming error: it raises, the transaction rolls back, and the item is shunted.
+Each effect type is mapped to store calls by *appliers*, registered per feature area in
+``daemon/appliers/*.py`` (found automatically, so an area never edits a shared table). Several
+appliers may serve one effect type: they are tried in order and the first that takes the effect
+wins (an SdI notification may be about an invoice we sent or one we received). An effect that
+no applier takes raises `Unmatched`: the item is quarantined with that reason, not lost. An effect
+type with no applier at all is a programming error (`TypeError`): the item is shunted.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.pec_receipts import RecordPecReceipt
 from handlers.work import Effect
-from store import outbox
-from store.models import PecReceipt
+from store.archive import Archive
 
 
-def _message_id_forms(message_id: str) -> tuple[str, ...]:
-    bare = message_id.strip().strip("<>")
-    return (f"<{bare}>", bare)
+@dataclass(frozen=True, slots=True)
+class ApplyContext:
+    """What appliers may use besides the session: the inbox item, the time, the archive."""
+
+    inbox_id: int | None
+    now: datetime
+    archive: Archive
 
 
-async def _record_pec_receipt(
-    session: AsyncSession, effect: RecordPecReceipt, *, inbox_id: int, now: datetime
-) -> None:
-    outbox_id = None
-    if effect.ref_message_id:
-        for form in _message_id_forms(effect.ref_message_id):
-            item = await outbox.by_message_id(session, form)
-            if item is not None:
-                outbox_id = item.id
-                break
-    session.add(
-        PecReceipt(
-            inbox_id=inbox_id,
-            outbox_id=outbox_id,
-            receipt_type=effect.receipt_type,
-            ref_message_id=effect.ref_message_id,
-            recipient=effect.recipient,
-            error=effect.error,
-            received_at=now,
-        )
-    )
+class Unmatched(Exception):
+    """No applier took the effect (e.g. a notification about a file we do not know)."""
 
 
-async def apply(
-    session: AsyncSession, effects: tuple[Effect, ...], *, inbox_id: int, now: datetime
-) -> None:
-    """Apply every effect in order; unknown effect types raise `TypeError`."""
+Applier = Callable[[AsyncSession, Effect, ApplyContext], Awaitable[bool]]
+APPLIERS: dict[type[Effect], list[Applier]] = {}
+
+
+def applier(effect_type: type[Effect]) -> Callable[[Applier], Applier]:
+    """Register an applier for ``effect_type``; it returns True when it took the effect."""
+
+    def register(func: Applier) -> Applier:
+        APPLIERS.setdefault(effect_type, []).append(func)
+        return func
+
+    return register
+
+
+def load_appliers() -> None:
+    """Import every module in ``daemon/appliers`` so their appliers are registered."""
+    package = Path(__file__).parent / "appliers"
+    for info in pkgutil.iter_modules([str(package)]):
+        importlib.import_module(f"daemon.appliers.{info.name}")
+
+
+async def apply(session: AsyncSession, effects: tuple[Effect, ...], ctx: ApplyContext) -> None:
+    """Apply every effect in order (see the module docstring for the rules)."""
     for effect in effects:
-        if isinstance(effect, RecordPecReceipt):
-            await _record_pec_receipt(session, effect, inbox_id=inbox_id, now=now)
+        candidates = APPLIERS.get(type(effect))
+        if not candidates:
+            raise TypeError(f"no applier for effect {type(effect).__name__}")
+        for candidate in candidates:
+            if await candidate(session, effect, ctx):
+                break
         else:
-            raise TypeError(f"no store mapping for effect {type(effect).__name__}")
+            raise Unmatched(
+                getattr(effect, "unmatched_reason", None) or f"{effect!r} matched nothing"
+            )
     await session.flush()
+
+
+load_appliers()

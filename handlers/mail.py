@@ -102,7 +102,10 @@ def read_mail(raw: bytes) -> MailFacts | Unreadable:
 
 
 def prepare(work: Work, *, max_bytes: int) -> Work:
-    """Add the facts every route needs: `TooLarge`, `Unreadable` or `MailFacts`."""
+    """Add the facts every route needs: `TooLarge`, `Unreadable` or `MailFacts` (and, for a
+    transport envelope, what it carries)."""
     if len(work.raw) > max_bytes:
         return work.with_facts(TooLarge(size=len(work.raw), limit=max_bytes))
-    return work.with_facts(read_mail(work.raw))
+    from handlers.envelope import read_envelope  # envelope reading builds on MailFacts
+
+    return read_envelope(work.with_facts(read_mail(work.raw)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.envelope import MalformedEnvelope
 from handlers.mail import MailFacts, TooLarge, Unreadable
 from handlers.registry import handler
 from handlers.work import Disposition, Stop, Work
@@ -32,3 +33,21 @@ def hold_for_operator(work: Work) -> Work | Stop:
     )
     sender = mail.sender if mail else None
     return work.stop(Disposition.QUARANTINE, f"no route: {what} (from {sender or 'unknown'})")
+
+
+@handler("quarantine-malformed-envelope")
+def quarantine_malformed_envelope(work: Work) -> Work | Stop:
+    """Hold a message that claims to be a PEC envelope but cannot be read as one."""
+    reason = work.require(MalformedEnvelope).reason
+    return work.stop(Disposition.QUARANTINE, f"malformed PEC envelope: {reason}")
+
+
+@handler("quarantine-anomaly")
+def quarantine_anomaly(work: Work) -> Work | Stop:
+    """Hold an anomaly envelope: mail that is not certified, whatever it claims to carry."""
+    mail = work.fact(MailFacts)
+    sender = mail.sender if mail else None
+    return work.stop(
+        Disposition.QUARANTINE,
+        f"PEC anomaly envelope (not certified mail) from {sender or 'unknown'}",
+    )

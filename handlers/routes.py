@@ -6,9 +6,12 @@ first predicate that holds picks the route; ``any`` must come last so nothing is
 
 from __future__ import annotations
 
-from handlers import pec_receipts, quarantine  # noqa: F401  (registers the steps)
+from handlers import active, passive, pec_receipts, quarantine  # noqa: F401  (registers steps)
+from handlers.envelope import MalformedEnvelope
+from handlers.formats.pec import PecKind, PecMessage
 from handlers.mail import MailFacts, TooLarge, Unreadable
 from handlers.registry import HANDLERS, PREDICATES, predicate
+from handlers.sdi_mail import SdiDelivery
 from handlers.work import Work
 
 
@@ -28,6 +31,29 @@ def _pec_receipt(work: Work) -> bool:
     return bool(mail and mail.x_ricevuta)
 
 
+@predicate("pec-malformed")
+def _pec_malformed(work: Work) -> bool:
+    return work.fact(MalformedEnvelope) is not None
+
+
+@predicate("pec-anomaly")
+def _pec_anomaly(work: Work) -> bool:
+    pec = work.fact(PecMessage)
+    return pec is not None and pec.kind is PecKind.ANOMALIA
+
+
+@predicate("sdi-invoice")
+def _sdi_invoice(work: Work) -> bool:
+    delivery = work.fact(SdiDelivery)
+    return delivery is not None and bool(delivery.invoices or delivery.metadata)
+
+
+@predicate("sdi-notification")
+def _sdi_notification(work: Work) -> bool:
+    delivery = work.fact(SdiDelivery)
+    return delivery is not None and delivery.notification is not None
+
+
 @predicate("pec-transport")
 def _pec_transport(work: Work) -> bool:
     mail = work.fact(MailFacts)
@@ -43,6 +69,10 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("too-large", "oversize"),
     ("unreadable", "unreadable"),
     ("pec-receipt", "pec-receipt"),
+    ("pec-malformed", "pec-malformed"),
+    ("pec-anomaly", "pec-anomaly"),
+    ("sdi-invoice", "sdi-invoice"),
+    ("sdi-notification", "sdi-notification"),
     ("pec-transport", "pec-transport"),
     ("any", "unknown"),
 )
@@ -51,10 +81,14 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "oversize": ("quarantine-oversize",),
     "unreadable": ("quarantine-unreadable",),
     "pec-receipt": ("read-pec-receipt", "record-pec-receipt"),
-    # SdI notifications and supplier invoices arrive in transport envelopes; their pipelines
-    # come with the active and passive invoicing issues. Until then they are held, not lost.
+    "pec-malformed": ("quarantine-malformed-envelope",),
+    # Anomaly envelopes wrap non-certified mail that entered the PEC box: never SdI (§4.2).
+    "pec-anomaly": ("quarantine-anomaly",),
+    # Certified mail that carries no SdI file: a person has to look at it.
     "pec-transport": ("hold-for-operator",),
     "unknown": ("hold-for-operator",),
+    **active.PIPELINES,  # sdi-notification
+    **passive.PIPELINES,  # sdi-invoice
 }
 
 

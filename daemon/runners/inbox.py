@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from daemon.apply import apply
+from daemon.apply import ApplyContext, Unmatched, apply
 from daemon.config import InboxSettings
 from daemon.metrics import Metrics
 from daemon.waiting import wait_any
@@ -64,7 +64,9 @@ class InboxRunner:
                 now=utcnow(),
             )
         if rec.requeued or rec.bad:
-            log.warning("inbox recovery: %d requeued, %d poison items moved to bad", *rec)
+            log.warning(
+                "inbox recovery: %d requeued, %d poison items moved to bad", rec.requeued, rec.bad
+            )
         return rec
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,17 +118,26 @@ class InboxRunner:
                 process, work, max_bytes=self._settings.max_message_bytes
             )
             route = outcome.route
-            async with self._sessions() as session, session.begin():
-                now = utcnow()
-                await apply(session, outcome.effects, inbox_id=item.id, now=now)
-                await inbox.finish(
-                    session,
-                    item.id,
-                    _STATE[outcome.disposition],
-                    route=outcome.route,
-                    reason=outcome.reason,
-                    now=now,
-                )
+            disposition, reason = outcome.disposition, outcome.reason
+            try:
+                async with self._sessions() as session, session.begin():
+                    now = utcnow()
+                    ctx = ApplyContext(inbox_id=item.id, now=now, archive=self._archive)
+                    await apply(session, outcome.effects, ctx)
+                    await inbox.finish(
+                        session, item.id, _STATE[disposition], route=route, reason=reason, now=now
+                    )
+            except Unmatched as exc:  # rolled back: keep the item, held with the reason
+                disposition, reason = Disposition.QUARANTINE, f"unmatched: {exc}"
+                async with self._sessions() as session, session.begin():
+                    await inbox.finish(
+                        session,
+                        item.id,
+                        InboxState.QUARANTINED,
+                        route=route,
+                        reason=reason,
+                        now=utcnow(),
+                    )
         except (OperationalError, DBAPIError):
             raise  # the store is down: the item stays claimed and is recovered, not shunted
         except Exception as exc:  # any other exception is a bug: shunt, keep going
@@ -144,7 +155,7 @@ class InboxRunner:
                 )
             self._decide(item.id, route, "shunted", f"{type(exc).__name__}: {exc}")
             return
-        self._decide(item.id, outcome.route, outcome.disposition.value, outcome.reason)
+        self._decide(item.id, route, disposition.value, reason)
 
     def _decide(self, item_id: int, route: str | None, outcome: str, reason: str) -> None:
         decisions.info(

@@ -107,3 +107,58 @@ def test_malformed_receipt_is_held() -> None:
     outcome = _outcome(raw)
     assert outcome.disposition is Disposition.QUARANTINE
     assert "malformed PEC receipt" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "route"),
+    [
+        ("accettazione_IT03339130126_00009.eml", "pec-receipt"),
+        ("avvenuta-consegna_IT03339130126_00009.eml", "pec-receipt"),
+        ("sdi_RC_ricevuta-di-consegna_6782414.eml", "sdi-notification"),
+        ("sdi_MC_mancata-consegna_141107829.eml", "sdi-notification"),
+        ("sdi_invio-file_7339338_fattura-e-MT.eml", "sdi-invoice"),
+        ("sdi_invio-file_7339338_broken-xml.eml", "sdi-invoice"),
+        ("sdi_invio-file_7339338_p7m-base64.eml", "sdi-invoice"),
+    ],
+)
+def test_real_pec_mail_is_routed_by_what_it_carries(name: str, route: str) -> None:
+    assert _outcome(ref_bytes("pec", name), max_bytes=1_000_000).route == route
+
+
+def test_sdi_delivery_facts_name_the_files() -> None:
+    from handlers.mail import prepare
+    from handlers.sdi_mail import SdiDelivery
+
+    work = prepare(
+        Work(1, ref_bytes("pec", "sdi_invio-file_7339338_fattura-e-MT.eml"), NOW, "imap"),
+        max_bytes=1_000_000,
+    )
+    delivery = work.require(SdiDelivery)
+    assert delivery.metadata is not None
+    assert delivery.metadata.filename == "IT02652600210_00007_MT_002.xml"
+    assert [i.filename for i in delivery.invoices] == ["IT02652600210_00007.xml"]
+    assert delivery.notification is None
+    rc = prepare(
+        Work(2, ref_bytes("pec", "sdi_RC_ricevuta-di-consegna_6782414.eml"), NOW, "imap"),
+        max_bytes=1_000_000,
+    ).require(SdiDelivery)
+    assert rc.notification_name is not None
+    assert rc.notification_name.type.value == "RC"
+
+
+def test_anomaly_and_malformed_envelopes_are_held() -> None:
+    from handlers.formats.pec_build import PecProvider, anomaly_envelope
+    from handlers.formats.sandbox_pki import make_sandbox_pki
+
+    _, signer = make_sandbox_pki("Routes Test PEC")
+    provider = PecProvider("Routes Test PEC S.p.A.", "pec.routes.test", signer)
+    original = b"From: spam@example.org\r\nTo: pec@org.test\r\nSubject: hi\r\n\r\nbuy now\r\n"
+    outcome = _outcome(anomaly_envelope(original, provider, message_id="a1@pec", when=NOW))
+    assert outcome.route == "pec-anomaly"
+    assert outcome.disposition is Disposition.QUARANTINE
+    assert "anomaly" in outcome.reason
+    broken = b"From: x@y\r\nX-Trasporto: posta-certificata\r\nSubject: s\r\n\r\nplain text\r\n"
+    outcome = _outcome(broken)
+    assert outcome.route == "pec-malformed"
+    assert outcome.disposition is Disposition.QUARANTINE
+    assert "malformed PEC envelope" in outcome.reason

@@ -1,0 +1,1 @@
+"""Appliers: one module per feature area, mapping its effects to store calls."""

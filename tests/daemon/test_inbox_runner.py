@@ -1,0 +1,104 @@
+"""The inbox runner as a component: recovery after a crash, shunting bugs, unmatched effects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from daemon.apply import ApplyContext, applier
+from daemon.config import InboxSettings
+from daemon.metrics import Metrics
+from daemon.runners.inbox import InboxRunner
+from handlers.work import Effect
+from store import inbox
+from store.archive import FilesystemArchive
+from store.clock import utcnow
+from store.models import InboxState
+
+
+def _runner(sessions: async_sessionmaker[AsyncSession], archive: FilesystemArchive) -> InboxRunner:
+    return InboxRunner(
+        sessions,
+        archive,
+        InboxSettings(max_claims=2, stale_claim_minutes=5),
+        worker="w",
+        wake=asyncio.Event(),
+        metrics=Metrics(),
+    )
+
+
+async def _put(
+    sessions: async_sessionmaker[AsyncSession], archive: FilesystemArchive, raw: bytes
+) -> int:
+    sha = await archive.put(raw)
+    async with sessions() as s, s.begin():
+        return (await inbox.put(s, inbox.Received("lmtp", sha, len(raw)), now=utcnow())).item_id
+
+
+async def test_recovery_after_a_crash_is_logged_and_poison_goes_bad(
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    item_id = await _put(sessions, archive, b"From: a@b\r\n\r\nbody\r\n")
+    runner = _runner(sessions, archive)
+    for expected in (InboxState.QUEUED, InboxState.BAD):
+        async with sessions() as s, s.begin():  # a crash while the item was in hand
+            assert await inbox.claim(s, "w", limit=5, now=utcnow())
+        with caplog.at_level(logging.WARNING):
+            await runner.recover()
+        async with sessions() as s:
+            assert (await inbox.get(s, item_id)).state is expected  # type: ignore[union-attr]
+    assert "inbox recovery: 1 requeued, 0 poison" in caplog.text
+    assert "inbox recovery: 0 requeued, 1 poison" in caplog.text
+
+
+async def test_missing_archive_bytes_shunt_the_item_and_the_rest_goes_on(
+    sessions: async_sessionmaker[AsyncSession], archive: FilesystemArchive
+) -> None:
+    async with sessions() as s, s.begin():
+        lost = (await inbox.put(s, inbox.Received("lmtp", "f" * 64, 1), now=utcnow())).item_id
+    good = await _put(sessions, archive, b"From: a@b\r\n\r\nbody\r\n")
+    assert await _runner(sessions, archive).drain() == 2
+    async with sessions() as s:
+        shunted = await inbox.get(s, lost)
+        assert shunted is not None
+        assert shunted.state is InboxState.SHUNTED
+        assert "ItemMissing" in (shunted.reason or "")
+        assert "Traceback" in (shunted.traceback or "")
+        assert (await inbox.get(s, good)).state is InboxState.QUARANTINED  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True, slots=True)
+class _Nobody(Effect):
+    unmatched_reason: str = "no invoice with that file name"
+
+
+@applier(_Nobody)
+async def _never(session: AsyncSession, effect: Effect, ctx: ApplyContext) -> bool:
+    return False
+
+
+async def test_unmatched_effect_quarantines_with_its_reason(
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handlers.work import Disposition, Outcome
+
+    item_id = await _put(sessions, archive, b"From: a@b\r\n\r\nbody\r\n")
+    monkeypatch.setattr(
+        "daemon.runners.inbox.process",
+        lambda work, max_bytes: Outcome("test-route", Disposition.DONE, "processed", (_Nobody(),)),
+    )
+    await _runner(sessions, archive).drain()
+    async with sessions() as s:
+        item = await inbox.get(s, item_id)
+    assert item is not None
+    assert item.state is InboxState.QUARANTINED
+    assert item.reason == "unmatched: no invoice with that file name"
+    assert item.route == "test-route"
