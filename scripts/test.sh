@@ -34,6 +34,7 @@ pids+=("$(head -1 "$tmp/pg/data/postmaster.pid")")
 export PECORA_TEST_PG_URL="postgresql+asyncpg://pecora:pecora-test-pw@127.0.0.1:$port/pecora"
 
 .venv/bin/ruff check .
+.venv/bin/mypy   # strict on handlers/ and store/ (pyproject [tool.mypy])
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 rc=$?
