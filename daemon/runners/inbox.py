@@ -44,8 +44,12 @@ class InboxRunner:
         worker: str,
         wake: asyncio.Event,
         metrics: Metrics,
+        facts: tuple[object, ...] = (),
     ) -> None:
         self._sessions = sessions
+        # Facts every pipeline may need that come from the configuration (trust anchors,
+        # our own identity): handlers stay pure and read them from the Work.
+        self._facts = facts
         self._archive = archive
         self._settings = settings
         self._worker = worker
@@ -112,7 +116,9 @@ class InboxRunner:
         route = None
         try:
             raw = await self._archive.get(item.sha256)
-            work = Work(item.id, raw, item.received_at, item.source, item.mailbox)
+            work = Work(
+                item.id, raw, item.received_at, item.source, item.mailbox, facts=self._facts
+            )
             # Parsing and verifying can take real CPU on large messages: keep the loop free.
             outcome = await asyncio.to_thread(
                 process, work, max_bytes=self._settings.max_message_bytes

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+from handlers import sdi_notifications  # noqa: F401  (registers the steps)
+
 PIPELINES: dict[str, tuple[str, ...]] = {
-    # RC NS MC NE DT AT SE about a file: until the active cycle lands, held for an operator.
-    "sdi-notification": ("hold-for-operator",),
+    # RC NS MC NE DT AT SE about a file; an applier of either cycle records it, or it is held.
+    "sdi-notification": ("read-sdi-notification", "record-sdi-notification"),
 }

@@ -63,3 +63,28 @@ async def test_receipts_correlate_by_message_id(tmp_path: Path, db_url: str) -> 
     assert [r.receipt_type for r in receipts] == ["avvenuta-consegna", "accettazione"]
     assert all(r.outbox_id == sent_id for r in receipts)
     assert receipts[0].recipient == "l.battistini@pec.it"
+
+
+async def test_sdi_notification_for_an_unknown_file_is_held_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    settings = daemon_settings(tmp_path)
+    raw = ref_bytes("pec", "sdi_RC_ricevuta-di-consegna_6782414.eml")
+    engine = create_engine(settings.database_url())
+    sessions = session_factory(engine)
+    try:
+        async with running(settings):
+            assert await asyncio.to_thread(deliver, settings.lmtp.port, raw, ["pec@org"]) == [250]
+
+            async def held() -> InboxItem | None:
+                async with sessions() as s:
+                    item = (await s.execute(select(InboxItem))).scalar_one_or_none()
+                return item if item and item.state is InboxState.QUARANTINED else None
+
+            item = await wait_for(held)
+    finally:
+        await engine.dispose()
+    assert item.route == "sdi-notification"
+    assert item.reason is not None
+    assert item.reason.startswith("unmatched: SdI RC IT03339130126_00009_RC_003.xml")
+    assert "IT03339130126_00009.xml" in item.reason
