@@ -2,8 +2,9 @@
 
 Each effect type is mapped to store calls by *appliers*, registered per feature area in
 ``daemon/appliers/*.py`` (found automatically, so an area never edits a shared table). Several
-appliers may serve one effect type: they are tried in order and the first that takes the effect
-wins (an SdI notification may be about an invoice we sent or one we received). An effect that
+appliers may serve one effect type: they are tried in order, ``fallback`` ones last, and the
+first that takes the effect wins (an SdI notification may be about an invoice we sent or one we
+received; a PEC receipt about an invoice, a campaign message, or nothing we know). An effect that
 no applier takes raises `Unmatched`: the item is quarantined with that reason, not lost. An effect
 type with no applier at all is a programming error (`TypeError`): the item is shunted.
 """
@@ -38,16 +39,21 @@ class Unmatched(Exception):
 
 Applier = Callable[[AsyncSession, Effect, ApplyContext], Awaitable[bool]]
 APPLIERS: dict[type[Effect], list[Applier]] = {}
+_FALLBACKS: dict[type[Effect], list[Applier]] = {}
 
 
-def applier(effect_type: type[Effect]) -> Callable[[Applier], Applier]:
+def applier(effect_type: type[Effect], *, fallback: bool = False) -> Callable[[Applier], Applier]:
     """Register an applier for ``effect_type``; it returns True when it took the effect."""
 
     def register(func: Applier) -> Applier:
-        APPLIERS.setdefault(effect_type, []).append(func)
+        (_FALLBACKS if fallback else APPLIERS).setdefault(effect_type, []).append(func)
         return func
 
     return register
+
+
+def _candidates(effect_type: type[Effect]) -> list[Applier]:
+    return APPLIERS.get(effect_type, []) + _FALLBACKS.get(effect_type, [])
 
 
 def load_appliers() -> None:
@@ -60,7 +66,7 @@ def load_appliers() -> None:
 async def apply(session: AsyncSession, effects: tuple[Effect, ...], ctx: ApplyContext) -> None:
     """Apply every effect in order (see the module docstring for the rules)."""
     for effect in effects:
-        candidates = APPLIERS.get(type(effect))
+        candidates = _candidates(type(effect))
         if not candidates:
             raise TypeError(f"no applier for effect {type(effect).__name__}")
         for candidate in candidates:
