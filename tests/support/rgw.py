@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import shutil
 import signal
 import socket
@@ -50,10 +51,15 @@ def _free_port() -> int:
 
 
 def _free_mon_port() -> int:
-    """A mon port whose next 100 ports (the OSD's messenger range) are free too."""
-    for _ in range(50):
-        base = _free_port()
-        if base + 101 < 65535 and all(_port_free(p) for p in range(base, base + 101, 10)):
+    """A mon port whose next 100 ports (the OSD's messenger range) are free too.
+
+    Taken below Linux's ephemeral range (32768+), where outgoing connections — the ``ceph``
+    CLI's own among them — could grab a port of the range while the cluster starts.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000 - 101)
+        if all(_port_free(p) for p in range(base, base + 101)):
             return base
     raise RuntimeError("no free port range for ceph-mon/ceph-osd on 127.0.0.1")
 
@@ -88,7 +94,9 @@ class Rgw:
                 self.pids.append(int((run / f"{name}.pid").read_text().strip()))
         if proc.returncode != 0:
             self.stop()
-            raise RuntimeError(f"radosgw did not start:\n{out.read_text()}")
+            mkfs = self.dir / "log" / "osd-mkfs.log"
+            detail = mkfs.read_text()[-2000:] if mkfs.exists() else ""
+            raise RuntimeError(f"radosgw did not start:\n{out.read_text()}\n{detail}")
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM each PID (rgw, osd, mon), wait, then SIGKILL what is left."""
@@ -138,7 +146,11 @@ def rgw() -> Iterator[Rgw]:
     state = Path(tempfile.mkdtemp(prefix="prgw", dir="/tmp"))  # short: admin socket paths
     server = Rgw(state, _free_port(), _free_mon_port())
     try:
-        server.start()
+        try:
+            server.start()
+        except RuntimeError:  # one retry on other ports: a port race is not a test failure
+            server = Rgw(state, _free_port(), _free_mon_port())
+            server.start()
         yield server
     finally:
         server.stop()

@@ -1,0 +1,1 @@
+"""Tests of the pure conservazione code (manifest, SInCRO index, chain, retention)."""
