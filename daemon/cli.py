@@ -22,7 +22,7 @@ from daemon.logs import setup_logging
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages are grepped: never wrap them
 
 
 def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> None:
@@ -149,6 +149,7 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     async with _services(settings) as svc, svc.sessions() as session:
         status: dict[str, Any] = {
+            "mode": "sandbox" if settings.sandbox.enabled else "real",
             "node": settings.daemon.node_name,
             "data_dir": str(settings.daemon.data_dir),
             "database": svc.engine.url.render_as_string(hide_password=True),
@@ -172,6 +173,10 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(status, default=str, indent=2, ensure_ascii=False))
         return 0
+    if settings.sandbox.enabled:
+        from daemon.sandbox_mode import BANNER
+
+        out.print(f"[bold yellow]{BANNER}[/bold yellow]")
     out.print(f"node [bold]{status['node']}[/bold], data in {status['data_dir']}")
     out.print(f"database {status['database']}")
     _emit(args, [{"queue": "inbox", **status["inbox"]}], "inbox")

@@ -224,6 +224,23 @@ class OutboxSettings(_Model):
     stale_claim_minutes: float = Field(15, gt=0)
 
 
+class SandboxSettings(_Model):
+    """The built-in sandbox: a local SdI and PEC providers, so nothing leaves the machine."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    smtp_port: Port = 10587  # the sandbox PEC provider's submission port
+    clock_factor: float = Field(1.0, gt=0)  # > 1: SdI's days pass faster (demo, tests)
+    scenarios: Path | None = None  # TOML table of SdI scenarios; built-in table if unset
+    user_address: str = "fatture@pec.sandbox.test"
+
+    @model_validator(mode="after")
+    def _loopback_only(self) -> SandboxSettings:
+        if not _is_loopback(self.host):
+            raise ValueError(f"the sandbox serves loopback only, not {self.host}")
+        return self
+
+
 class Settings(_Model):
     """Everything pecora reads from its configuration file."""
 
@@ -236,6 +253,24 @@ class Settings(_Model):
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @model_validator(mode="after")
+    def _no_half_configuration(self) -> Settings:
+        # Real mode talks to SdI for real: it must be fully configured, and never mixed with
+        # the sandbox (a real PEC account beside the sandbox would send real tax documents).
+        real_pec = [a for a, c in self.channels.items() if c.kind == "pec"]
+        if self.sandbox.enabled and (real_pec or self.mailboxes):
+            raise ValueError(
+                "sandbox.enabled is true but real PEC channels or mailboxes are configured: "
+                "set [sandbox] enabled = false for real mode, or remove them"
+            )
+        if not self.sandbox.enabled and bool(real_pec) != bool(self.mailboxes):
+            raise ValueError(
+                "half-configured real mode: a [channels.<alias>] of kind 'pec' to send and a "
+                "[mailboxes.<alias>] to receive SdI's answers go together"
+            )
+        return self
 
     def database_url(self) -> str:
         """Return the SQLAlchemy URL, with the password filled in from its secret."""

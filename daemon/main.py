@@ -21,6 +21,7 @@ from daemon import systemd
 from daemon.config import Settings
 from daemon.ingress.lmtp import IngressHandler, serve_ingress
 from daemon.metrics import serve_metrics
+from daemon.sandbox_mode import BANNER, build_sandbox
 from daemon.services import Services, open_services
 from daemon.waiting import wait_any
 from handlers import routes
@@ -110,7 +111,9 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     routes.check()  # a broken routing table is a startup error, not a runtime surprise
     exit_code = 0
-    async with open_services(settings) as svc:
+    sandbox = build_sandbox(settings) if settings.sandbox.enabled else None
+    extra = {sandbox.channel.alias: sandbox.channel} if sandbox else {}
+    async with open_services(settings, extra_channels=extra) as svc:
         await svc.inbox_runner.recover()
         await svc.outbox_runner.recover()
         lmtp_up = asyncio.Event()
@@ -151,6 +154,17 @@ async def serve(
                     )
                 else:
                     lmtp_up.set()
+                sandbox_up = asyncio.Event()
+                if sandbox is not None:
+                    log.warning(BANNER)
+                    start(
+                        sandbox.world.serve(
+                            settings.sandbox.host, settings.sandbox.smtp_port, stop, sandbox_up
+                        ),
+                        "sandbox",
+                    )
+                else:
+                    sandbox_up.set()
                 for i, watch in enumerate(_imap_watchers(svc)):
                     start(watch(stop), f"imap-{i}")
                 start(svc.inbox_runner.run(stop), "inbox-runner")
@@ -166,6 +180,7 @@ async def serve(
                     start(_watchdog(svc, stop), "watchdog")
                 tg.create_task(_grace(stop, tasks, settings.daemon.grace_seconds), name="grace")
                 await wait_any(lmtp_up, stop, timeout=30)
+                await wait_any(sandbox_up, stop, timeout=30)
                 scheduler.start()
                 systemd.notify("READY=1")
                 log.info("pecora ready")

@@ -71,7 +71,10 @@ def _channel_passwords(settings: Settings) -> dict[str, str | None]:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, migrate_db: bool | None = None
+    settings: Settings,
+    *,
+    migrate_db: bool | None = None,
+    extra_channels: dict[str, Channel] | None = None,
 ) -> AsyncIterator[Services]:
     """Open the store, archive, channels and runners; close them on exit."""
     data_dir = settings.daemon.data_dir
@@ -86,6 +89,7 @@ async def open_services(
         metrics = Metrics()
         inbox_wake, outbox_wake = asyncio.Event(), asyncio.Event()
         channels = build_channels(settings.channels, _channel_passwords(settings))
+        channels.update(extra_channels or {})
         node = settings.daemon.node_name
         services = Services(
             settings=settings,

@@ -60,6 +60,7 @@ def test_listing_show_requeue_status(data_dir: Path, capsys: pytest.CaptureFixtu
     shown = _json(capsys, "inbox", "show", str(item_id), "--json")
     assert shown["sha256"] == "a" * 64  # type: ignore[index]
     status = _json(capsys, "status", "--json")
+    assert status["mode"] == "sandbox"  # type: ignore[index]
     assert status["inbox"]["quarantined"] == 1  # type: ignore[index]
     assert status["last_errors"][0]["reason"] == "no route"  # type: ignore[index]
     assert main(["inbox", "requeue", str(item_id)]) == 0
@@ -68,3 +69,5 @@ def test_listing_show_requeue_status(data_dir: Path, capsys: pytest.CaptureFixtu
     assert main(["inbox", "show", "999"]) == 1
     assert main(["inbox", "list"]) == 0  # the rich table renders
     assert "inbox" in capsys.readouterr().out
+    assert main(["status"]) == 0
+    assert "SANDBOX MODE" in capsys.readouterr().out

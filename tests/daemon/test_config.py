@@ -27,7 +27,11 @@ def test_example_documents_every_key_and_is_valid() -> None:
     assert parse_settings(tomllib.loads(text), source=str(EXAMPLE))
     # Uncomment every commented key and table: the full example must validate too.
     full = re.sub(r"^# ((?:\[|[a-z_]+ = ).*)$", r"\1", text, flags=re.M)
-    settings = parse_settings(tomllib.loads(full), source=str(EXAMPLE))
+    data = tomllib.loads(full)
+    with pytest.raises(ConfigError, match=r"sandbox\.enabled is true but real PEC"):
+        parse_settings(data, source=str(EXAMPLE))
+    data["sandbox"]["enabled"] = False  # real mode, fully configured
+    settings = parse_settings(data, source=str(EXAMPLE))
     assert settings.mailboxes["pec-main"].processed_folder == "pecora-processed"
     assert settings.channels["pec-main"].retry.max_attempts == 10
     # and each settings field appears in the example
@@ -92,7 +96,23 @@ def test_secrets_resolve_from_env_credentials_and_files(
 def test_secret_value_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PECORA_T_PW", "hunter2")
     settings = parse_settings(
-        {"mailboxes": {"pec": {"host": "h", "username": "u", "password": {"env": "PECORA_T_PW"}}}}
+        {
+            "sandbox": {"enabled": False},
+            "channels": {"pec": {"kind": "pec"}},
+            "mailboxes": {
+                "pec": {"host": "h", "username": "u", "password": {"env": "PECORA_T_PW"}}
+            },
+        }
     )
     assert "hunter2" not in repr(settings)
     assert settings.mailboxes["pec"].password.resolve() == "hunter2"
+
+
+def test_half_configured_real_mode_is_refused() -> None:
+    mailbox = {"host": "h", "username": "u", "password": {"env": "X"}}
+    with pytest.raises(ConfigError, match="half-configured real mode"):
+        parse_settings({"sandbox": {"enabled": False}, "mailboxes": {"pec": mailbox}})
+    with pytest.raises(ConfigError, match="half-configured real mode"):
+        parse_settings({"sandbox": {"enabled": False}, "channels": {"pec": {"kind": "pec"}}})
+    with pytest.raises(ConfigError, match="loopback only"):
+        parse_settings({"sandbox": {"host": "192.0.2.1"}})

@@ -54,6 +54,8 @@ grace_seconds = 5
 port = {free_port()}
 [metrics]
 enabled = false
+[sandbox]
+enabled = false  # real mode against the test Dovecot
 [inbox]
 batch_size = 10
 poll_seconds = 0.1

@@ -39,6 +39,8 @@ port = {lmtp}
 port = {metrics}
 [logging]
 format = "json"
+[sandbox]
+smtp_port = {free_port()}
 """
     )
     return path

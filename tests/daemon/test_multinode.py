@@ -38,6 +38,8 @@ url = "{pg_url}"
 port = {free_port()}
 [metrics]
 enabled = false
+[sandbox]
+enabled = false  # real mode against the test Dovecot
 [inbox]
 poll_seconds = 0.1
 [mailboxes.pec]

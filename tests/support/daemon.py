@@ -24,6 +24,7 @@ def daemon_settings(tmp_path: Path, db_url: str | None = None, **sections: Any) 
         "metrics": {"port": free_port()},
         "inbox": {"poll_seconds": 0.05},
         "outbox": {"poll_seconds": 0.05},
+        "sandbox": {"enabled": False, "smtp_port": free_port()},
     }
     if db_url is not None:
         data["database"] = {"url": db_url}

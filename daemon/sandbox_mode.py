@@ -1,0 +1,62 @@
+"""Sandbox mode, the embedded default: run the sandbox in-process and point pecora at it.
+
+The sandbox PEC provider delivers the user's mail to pecora's own LMTP ingress, and pecora's
+``pec`` channel submits to the sandbox over SMTP with a password made up for this run: the same
+paths as real mode, with SdI and the PEC providers simulated on loopback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from channels.pec import PecChannel
+from daemon.config import Settings
+from daemon.sandbox.clock import FastClock
+from daemon.sandbox.network import LmtpMailbox
+from daemon.sandbox.scenarios import DEFAULT_SCENARIOS, load_scenarios
+from daemon.sandbox.world import SandboxWorld
+
+log = logging.getLogger(__name__)
+
+BANNER = (
+    "SANDBOX MODE: SdI and the PEC providers are simulated on loopback; nothing leaves this "
+    "machine and nothing sent here has any fiscal value"
+)
+
+
+@dataclass
+class SandboxRuntime:
+    """The in-process sandbox and the channel pecora sends through."""
+
+    world: SandboxWorld
+    channel: PecChannel
+
+
+def build_sandbox(settings: Settings) -> SandboxRuntime:
+    """Create the sandbox world and pecora's ``pec`` channel to it (nothing listens yet)."""
+    cfg = settings.sandbox
+    if not settings.lmtp.enabled:
+        raise ValueError("sandbox mode delivers to pecora's LMTP ingress: enable [lmtp]")
+    password = secrets.token_urlsafe(18)
+    scenarios = load_scenarios(cfg.scenarios) if cfg.scenarios else DEFAULT_SCENARIOS
+    world = SandboxWorld.create(
+        user_mailbox=LmtpMailbox(settings.lmtp.host, settings.lmtp.port, cfg.user_address),
+        user_password=password,
+        user_address=cfg.user_address,
+        clock=FastClock(cfg.clock_factor),
+        scenarios=scenarios,
+        state_dir=settings.daemon.data_dir / "sandbox",
+    )
+    channel = PecChannel(
+        "pec",
+        host=cfg.host,
+        port=cfg.smtp_port,
+        security="plain",  # loopback only (validated), like a local submission
+        username=cfg.user_address,
+        password=password,
+        sender=cfg.user_address,
+        timeout=30,
+    )
+    return SandboxRuntime(world, channel)
