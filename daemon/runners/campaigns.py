@@ -311,7 +311,7 @@ class CampaignRunner:
                 tripped = await campaigns.note_outcomes(session, campaign_id, outcomes, now=now)
                 if tripped is not None:
                     await self._alert(session, tripped, now)
-            await self._fallback(session, failed, now)
+            await self.fallback(session, failed, now)
         return len(rows)
 
     async def _follow_pec(self) -> int:
@@ -335,10 +335,10 @@ class CampaignRunner:
                 )
                 if new == states.FAILED:
                     failed.append(d)
-            await self._fallback(session, failed, now)
+            await self.fallback(session, failed, now)
         return len(rows)
 
-    async def _fallback(
+    async def fallback(
         self, session: AsyncSession, failed: list[CampaignDelivery], now: datetime
     ) -> None:
         """Give members whose channel failed for good the next channel of the preference."""

@@ -4,6 +4,11 @@ Retry policy lives here, not in the channels (Mailman's OutgoingRunner, arq's Re
 temporary failure is retried on the channel's backoff schedule until ``max_attempts`` or
 ``deliver_until``, then fails; a connection-level failure keeps the batch queued, counts no
 attempt and is logged once per outage.
+
+So do rate limits (issue 8): per channel alias a token bucket, a sliding-window quota and a
+concurrency cap. `run` drives one lane per allowed concurrent send (a `ChannelPool` lane, or
+the channel itself when it takes concurrent sends), each claiming only what its limiter grants,
+so sending on one lane overlaps with recording on another.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -21,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from channels.base import Channel, ChannelUnavailable, Delivery, Outgoing
 from daemon.config import OutboxSettings, RetryPolicy
 from daemon.metrics import Metrics
+from daemon.runners.limits import Limiter, RateConfig
 from daemon.waiting import wait_any
+from handlers.messaging.ratelimit import retry_after
 from store import outbox
 from store.clock import utcnow
 from store.models import OutboxItem
@@ -49,6 +55,7 @@ class OutboxRunner:
         worker: str,
         wake: asyncio.Event,
         metrics: Metrics,
+        limits: Mapping[str, RateConfig] | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
@@ -58,6 +65,21 @@ class OutboxRunner:
         self._wake = wake
         self._metrics = metrics
         self._down: set[str] = set()  # channels in an outage (logged once)
+        # Explicit limits win; else the ones the registry attached to the channel.
+        self._limiters = {
+            alias: Limiter((limits or {}).get(alias) or getattr(channel, "rate", None))
+            for alias, channel in channels.items()
+        }
+
+    def lanes(self, alias: str) -> list[Channel]:
+        """The channels that may send for ``alias`` at the same time."""
+        channel = self._channels[alias]
+        pool = getattr(channel, "lanes", None)
+        if pool:
+            return list(pool)
+        if getattr(channel, "concurrent", False):  # e.g. HTTP: one session, many requests
+            return [channel] * self._limiters[alias].concurrency
+        return [channel]
 
     async def recover(self) -> int:
         """Requeue items this node left ``sending`` (it crashed mid-send)."""
@@ -75,36 +97,57 @@ class OutboxRunner:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set; the batch in hand is finished first."""
         try:
-            while not stop.is_set():
-                self._metrics.heartbeat("outbox")
-                try:
-                    sent = await self.run_once()
-                except (OperationalError, DBAPIError) as exc:
-                    log.error("store unavailable, outbox paused: %s", exc)
-                    sent = 0
-                if sent == 0:
-                    await self._idle(stop)
+            async with asyncio.TaskGroup() as tg:
+                for alias in self._channels:
+                    lanes = self.lanes(alias)
+                    for n, channel in enumerate(lanes):
+                        tg.create_task(
+                            self._lane(alias, channel, len(lanes), stop),
+                            name=f"outbox-{alias}-{n}",
+                        )
         finally:
             for channel in self._channels.values():
                 await channel.close()
 
+    async def _lane(self, alias: str, channel: Channel, lanes: int, stop: asyncio.Event) -> None:
+        limiter = self._limiters[alias]
+        # Small claims per lane spread a burst over every lane instead of one taking it all.
+        want = max(1, -(-self._settings.batch_size // lanes))
+        while not stop.is_set():
+            self._metrics.heartbeat("outbox")
+            try:
+                granted = await limiter.acquire(want, stop)
+                if not granted:
+                    return
+                async with self._sessions() as session, session.begin():
+                    rows = await outbox.claim_due(
+                        session, self._worker, limit=granted, now=utcnow(), channels=[alias]
+                    )
+                limiter.used(granted, len(rows))
+                if rows:
+                    await self._send(alias, rows, channel)
+                    continue
+            except (OperationalError, DBAPIError) as exc:
+                log.error("store unavailable, outbox paused: %s", exc)
+            await self._idle(stop)
+
     async def run_once(self) -> int:
-        """Claim one batch of due items and send it; return how many were handled."""
-        now = utcnow()
-        async with self._sessions() as session, session.begin():
-            rows = await outbox.claim_due(
-                session,
-                self._worker,
-                limit=self._settings.batch_size,
-                now=now,
-                channels=list(self._channels),
-            )
-        by_channel: dict[str, list[OutboxItem]] = defaultdict(list)
-        for row in rows:
-            by_channel[row.channel].append(row)
-        for alias, items in by_channel.items():
-            await self._send(alias, items)
-        return len(rows)
+        """Claim one batch of due items per channel (within its limits) and send them."""
+        total = 0
+        for alias in self._channels:
+            limiter = self._limiters[alias]
+            granted, _ = limiter.grant(self._settings.batch_size)
+            if not granted:
+                continue
+            async with self._sessions() as session, session.begin():
+                rows = await outbox.claim_due(
+                    session, self._worker, limit=granted, now=utcnow(), channels=[alias]
+                )
+            limiter.used(granted, len(rows))
+            if rows:
+                await self._send(alias, rows)
+            total += len(rows)
+        return total
 
     async def drain(self) -> int:
         """Send until nothing is due (tests, `pecora outbox` tools); return the count."""
@@ -113,8 +156,10 @@ class OutboxRunner:
             total += n
         return total
 
-    async def _send(self, alias: str, items: list[OutboxItem]) -> None:
-        channel = self._channels[alias]
+    async def _send(
+        self, alias: str, items: list[OutboxItem], channel: Channel | None = None
+    ) -> None:
+        channel = channel or self._channels[alias]
         batch = [
             Outgoing(i.id, i.sender, tuple(i.recipients), i.payload, i.message_id) for i in items
         ]
@@ -161,6 +206,8 @@ class OutboxRunner:
                     self._metrics.count("sent", channel=alias)
                     continue
                 attempts = row.attempts + 1
+                if (pause := retry_after(d.detail)) is not None:  # 429 + Retry-After
+                    self._limiters[alias].back_off(pause)
                 until = row.deliver_until or row.created_at + timedelta(
                     hours=policy.deliver_until_hours
                 )
