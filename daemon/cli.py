@@ -188,6 +188,12 @@ async def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _cmd_sandbox(args: argparse.Namespace, settings: Settings | None) -> int:
+    from daemon.sandbox import standalone
+
+    return await standalone.run(args)
+
+
 def _problem_states() -> list[Any]:
     from store.models import InboxState
 
@@ -237,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = add("status", cmd_status, "queue depths, mailbox positions, last errors")
     status.add_argument("--json", action="store_true")
     from daemon import inspect_cmd
+    from daemon.sandbox import standalone
+
+    sandbox = add("sandbox", _cmd_sandbox, "run the sandbox SdI and PEC providers as a process")
+    standalone.add_arguments(sandbox)
+    sandbox.set_defaults(needs_settings=False)
 
     # Inspecting a file needs no configuration: a broken $PECORA_CONFIG must not stop it.
     inspect_cmd.add_parser(sub).set_defaults(needs_settings=False)

@@ -79,3 +79,29 @@ class LmtpMailbox:
 
         with smtplib.LMTP(self.host, self.port, timeout=30) as client:
             client.sendmail("posta-certificata@sandbox.pec.test", [self.rcpt], raw)
+
+
+@dataclass
+class ImapMailbox:
+    """A `Mailbox` that APPENDs into an IMAP folder (a Dovecot mailbox pecora watches)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str = "INBOX"
+
+    async def deliver(self, raw: bytes) -> None:
+        """See `Mailbox.deliver`; a refused APPEND raises `RuntimeError`."""
+        import aioimaplib
+
+        client = aioimaplib.IMAP4(self.host, self.port, timeout=30)
+        await client.wait_hello_from_server()
+        try:
+            if (await client.login(self.user, self.password)).result != "OK":
+                raise RuntimeError(f"IMAP login refused for {self.user}")
+            response = await client.append(raw, mailbox=self.folder)
+            if response.result != "OK":
+                raise RuntimeError(f"IMAP APPEND refused: {response.lines}")
+        finally:
+            await client.logout()
