@@ -8,59 +8,25 @@ when it is needed, and `Secret` values never show themselves in a repr or a log 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from daemon.config_archive import ArchiveSettings
+from daemon.config_base import (
+    ConfigError,
+    Port,
+    SecretRef,
+    Security,
+    _is_loopback,
+    _Model,
+)
 
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message names the file and the key."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretRef(_Model):
-    """Where a secret comes from: an environment variable, a systemd credential or a file."""
-
-    env: str | None = None
-    credential: str | None = None
-    file: Path | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if sum(x is not None for x in (self.env, self.credential, self.file)) != 1:
-            raise ValueError("give exactly one of env, credential, file")
-        return self
-
-    def resolve(self) -> str:
-        """Read the secret now; raise `ConfigError` naming the source (never the value)."""
-        if self.env is not None:
-            value = os.environ.get(self.env)
-            if value is None:
-                raise ConfigError(f"secret: environment variable {self.env} is not set")
-            return value
-        if self.credential is not None:
-            base = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not base:
-                raise ConfigError(
-                    f"secret: credential {self.credential!r} needs CREDENTIALS_DIRECTORY "
-                    "(systemd LoadCredential=)"
-                )
-            path = Path(base) / self.credential
-        else:
-            assert self.file is not None
-            path = self.file
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"secret: cannot read {path}: {exc.strerror}") from exc
+__all__ = ["ConfigError", "SecretRef", "Settings", "load_settings", "parse_settings"]
 
 
 def default_data_dir() -> Path:
@@ -71,19 +37,6 @@ def default_data_dir() -> Path:
         return Path(env.split(":")[0])
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "pecora"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-Security = Literal["tls", "starttls", "plain"]
 
 
 class DaemonSettings(_Model):
@@ -254,6 +207,7 @@ class Settings(_Model):
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
 
     @model_validator(mode="after")
     def _no_half_configuration(self) -> Settings:

@@ -70,7 +70,36 @@ def _scheduler(svc: Services) -> AsyncIOScheduler:
         svc.inbox_wake.set()
 
     scheduler.add_job(recover_stale, "interval", minutes=1, id="recover-stale-claims")
+    _archive_jobs(scheduler, svc)
     return scheduler
+
+
+def _archive_jobs(scheduler: AsyncIOScheduler, svc: Services) -> None:
+    """Close yesterday's pacchetto di versamento, then back up and prune (domain.md §6)."""
+    from daemon.archive.jobs import build_daily_package, daily_backup
+    from daemon.archive.settings import open_archive
+
+    settings, cfg = svc.settings, svc.settings.archive
+    if cfg.signing_key is not None:  # a PdV index is signed with the conservation key
+        scheduler.add_job(
+            build_daily_package,
+            "cron",
+            hour=0,
+            minute=15,
+            args=(svc.sessions, open_archive(settings, cfg), cfg),
+            id="archive-daily-package",
+        )
+    else:
+        log.warning("archive.signing_key not set: daily pacchetti di versamento are not closed")
+    scheduler.add_job(
+        daily_backup,
+        "cron",
+        hour=2,
+        minute=0,
+        args=(svc.engine, settings.database_url(), cfg.backups(settings)),
+        kwargs={"keep_days": cfg.backup_keep_days},
+        id="daily-backup",
+    )
 
 
 def _imap_watchers(svc: Services) -> list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]:

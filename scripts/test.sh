@@ -2,7 +2,8 @@
 # Set everything up and run the whole test suite on a fresh Debian machine (as root):
 # the venv, Debian's PostgreSQL and Dovecot, a throw-away PostgreSQL cluster on loopback under a
 # temporary directory (stopped by PID at the end), ruff, then pytest on SQLite and PostgreSQL.
-# Dovecot is started by the test fixtures themselves (tests/support/dovecot.py).
+# Dovecot and Ceph RGW are started by the test fixtures themselves (tests/support/dovecot.py,
+# tests/support/rgw.py), under short /tmp directories, and stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ need=()
 command -v dovecot >/dev/null || need+=(dovecot-imapd dovecot-lmtpd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+command -v radosgw >/dev/null || need+=(ceph-mon ceph-osd radosgw ceph-common)  # S3 Object Lock
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing Debian packages: ${need[*]} (run as root)" >&2; exit 2; fi
   export DEBIAN_FRONTEND=noninteractive

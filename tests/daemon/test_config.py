@@ -39,7 +39,8 @@ def test_example_documents_every_key_and_is_valid() -> None:
         if isinstance(model, dict):
             continue
         for key in type(model).model_fields:
-            assert re.search(rf"^#? ?{key} =", text, re.M), f"[{section}] {key} undocumented"
+            documented = rf"^#? ?({key} =|\[{section}\.{key}\])"
+            assert re.search(documented, text, re.M), f"[{section}] {key} undocumented"
 
 
 def test_unknown_key_names_key_and_file(tmp_path: Path) -> None:
