@@ -134,3 +134,23 @@ class DecisionMailer:
         """See `build_reply_mail` (with the configured template)."""
         return build_reply_mail(template=self.reply_template, sender=sender, to=to,
                                 fields=fields, key=key, when=when)
+
+
+def build_reminder_mail(
+    *, sender: str, to: tuple[str, ...], invoice: str, deadline: datetime, left: str, key: str,
+    when: datetime,
+) -> tuple[bytes, str]:
+    """A reminder to the deciders that an EC window is closing. Return (payload, Message-ID)."""
+    domain = sender.rpartition("@")[2] or "pecora.invalid"
+    mid = _message_id("reminder", key, domain)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = f"Fattura passiva da decidere entro {left}: {invoice}"
+    message["Date"] = email.utils.format_datetime(when)
+    message["Message-ID"] = mid
+    message.set_content(
+        f"La fattura {invoice} attende accettazione o rifiuto.\n"
+        f"Il termine per l'esito verso SdI scade il {deadline.isoformat(timespec='minutes')}; "
+        "dopo, SdI invia la decorrenza termini e non accetta piu' esiti.\n")
+    return message.as_bytes(), mid
