@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.bot_users import Role, has_role, roles_of
+from store.bot_users import Role, has_role, roles_of, support_level
 from store.models_bot import ActionToken
 
+SUPPORT = "support"  # a pseudo-role for ``role=``: anyone at any support level
 PREFIX = "t:"  # the only thing on the wire besides the token: lets the bot route the press
 
 
@@ -120,7 +121,7 @@ async def redeem(
         return Refusal.WRONG_CHAT
     if row.user_id is not None and row.user_id != user_id:
         return Refusal.NOT_YOURS
-    if row.role is not None and not has_role(await roles_of(session, user_id), Role(row.role)):
+    if row.role is not None and not _holds(await roles_of(session, user_id), row.role):
         return Refusal.NOT_YOURS
     # The conditional UPDATE is the lock: of two concurrent presses only one sees a row change.
     result = await session.execute(
@@ -131,6 +132,14 @@ async def redeem(
     if not result.rowcount:  # type: ignore[attr-defined]
         return Refusal.USED
     return Redeemed(row.verb, row.object_ref, row.arg, row.card)
+
+
+def _holds(roles: frozenset[str], role: str) -> bool:
+    # "support" stands for any support level: a triage card is for the whole desk, and the
+    # handler checks the level against the ticket's.
+    if role == SUPPORT:
+        return support_level(roles) > 0
+    return has_role(roles, Role(role))
 
 
 async def retire(session: AsyncSession, object_ref: str, *, now: datetime) -> None:
