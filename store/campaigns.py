@@ -294,8 +294,7 @@ async def record_event(
         delivery.detail = detail
     if provider_ref and not delivery.provider_ref:
         delivery.provider_ref = provider_ref
-    await session.flush()
-    return new
+    return new  # flushed with the caller's next query or commit: no round trip per row
 
 
 async def outbox_outcomes(
