@@ -1,0 +1,177 @@
+"""Benchmark the passive intake: SdI envelopes with p7m invoices, from Dovecot to stored invoices.
+
+usage: .venv/bin/python bench/bench_passive_intake.py [--envelopes 2000] [--runners 1] [--keep]
+
+Builds ``--envelopes`` real-shaped SdI deliveries (a FatturaPA invoice signed CAdES-BES as
+``.xml.p7m`` + its MT with the Hash, in SdI's mail, wrapped in a signed PEC transport envelope
+by a sandbox provider: pecora's own builders), writes them into a throw-away Dovecot mailbox
+(tests/support/dovecot.py, as bench_imap_ingest.py does), then runs one `ImapWatcher` and the
+inbox runner(s) with the passive facts (the supplier CA as trust anchor, so every signature is
+fully verified) on SQLite in a temporary data directory, until every invoice is stored and its
+file, MT and envelope are in the archive. It prints invoices/s (IMAP sync + intake, and the
+intake alone) and the peak RSS of this process (Dovecot excluded).
+
+Target on 2 cores: >= 150 invoices/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bench_imap_ingest import fill_maildir  # noqa: E402
+from daemon.config import InboxSettings, MailboxSettings, SecretRef  # noqa: E402
+from daemon.config_passive import PassiveSettings, passive_facts  # noqa: E402
+from daemon.ingest import Ingestor  # noqa: E402
+from daemon.ingress.imap import ImapWatcher  # noqa: E402
+from daemon.metrics import Metrics  # noqa: E402
+from daemon.runners.inbox import InboxRunner  # noqa: E402
+from daemon.sandbox.sdi_post import mt, naming_name  # noqa: E402
+from daemon.sandbox.sdi_state import FileRecord  # noqa: E402
+from handlers.formats.fatturapa import write  # noqa: E402
+from handlers.formats.filenames import build_invoice_file_name  # noqa: E402
+from handlers.formats.p7m import sign_cades_bes  # noqa: E402
+from handlers.formats.pec_build import PecProvider, transport_envelope  # noqa: E402
+from handlers.formats.sandbox_pki import make_sandbox_pki  # noqa: E402
+from handlers.formats.sdi_build import SdiFile, build_sdi_file, file_hash  # noqa: E402
+from handlers.formats.sdi_mail import sdi_mail  # noqa: E402
+from handlers.formats.sdi_types import SdiFlow  # noqa: E402
+from store import migrate  # noqa: E402
+from store.archive import FilesystemArchive  # noqa: E402
+from store.db import create_engine, session_factory  # noqa: E402
+from store.models import InboxItem, InboxState  # noqa: E402
+from store.models_passive import ReceivedInvoice  # noqa: E402
+from tests.handlers.formats.fatturapa import factory  # noqa: E402
+from tests.support.dovecot import Dovecot, MailUser, free_port  # noqa: E402
+
+USER = "fatture@pec.bench.test"
+SDI = "sdi03@pec.fatturapa.it"
+
+
+def envelopes(count: int, supplier_signer: object, sogei: PecProvider) -> Iterator[bytes]:
+    """``count`` SdI deliveries, each a distinct signed invoice (a generator: low RSS)."""
+    when = dt.datetime.now(dt.UTC)
+    for n in range(count):
+        invoice = factory.invoice(factory.body(numero=f"B{n}"), codice="0000000")
+        p7m = sign_cades_bes(write(invoice), supplier_signer, signing_time=when)  # type: ignore[arg-type]
+        name = build_invoice_file_name("IT", "01234567890", n + 1, ".xml.p7m")
+        record = FileRecord(str(100_000 + n), name, "fornitore@pec.bench.test", SdiFlow.B2B,
+                            when, recipient=USER, codice="0000000", formato="FPR12",
+                            file_hash=file_hash(p7m))
+        files = [build_sdi_file(mt(record, str(n + 1)), naming_name(record), 1, None,
+                                signing_time=when), SdiFile(name, p7m)]
+        original = sdi_mail(files, sdi_address=SDI, to=USER, message_id=f"bench.{n}@sdi",
+                            when=when)
+        yield transport_envelope(original, sogei, identificativo=f"opec.bench.{n}@sogei",
+                                 when=when)
+
+
+async def count(sessions: object, model: type) -> int:
+    async with sessions() as s:  # type: ignore[operator]
+        return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> None:
+    user = server.users[0]
+    sogei_ca, sogei_signer = make_sandbox_pki("Sogei (bench)")
+    supplier_ca, supplier_signer = make_sandbox_pki("Fornitore (bench)")
+    sogei = PecProvider("Sogei (bench)", "pcert.sogei.bench.test", sogei_signer)
+    print(f"building and filling {args.envelopes} SdI envelopes with p7m invoices ...",
+          flush=True)
+    t0 = time.monotonic()
+    fill_maildir(server, user, envelopes(args.envelopes, supplier_signer, sogei))
+    print(f"  done in {time.monotonic() - t0:.1f} s")
+
+    engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'pecora.db'}")
+    await migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    archive = FilesystemArchive(data_dir / "archive")
+    wake = asyncio.Event()
+    ingestor = Ingestor(sessions, archive, wake)
+    os.environ["PECORA_BENCH_IMAP_PW"] = user.password
+    watcher = ImapWatcher("bench", MailboxSettings(
+        host="127.0.0.1", port=server.imap_port, security="plain", username=user.name,
+        password=SecretRef(env="PECORA_BENCH_IMAP_PW"), batch_size=200),
+        ingestor, sessions, "bench-node")
+    facts = passive_facts(PassiveSettings(), extra_anchors=(supplier_ca,))
+    runners = [InboxRunner(sessions, archive, InboxSettings(batch_size=args.batch_size,
+                                                            poll_seconds=0.05),
+                           worker=f"bench-{i}", wake=wake, metrics=Metrics(), facts=facts)
+               for i in range(args.runners)]
+    stop = asyncio.Event()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    tasks = [asyncio.create_task(watcher.run(stop))]
+    tasks += [asyncio.create_task(r.run(stop)) for r in runners]
+    first_row = None
+    while (stored := await count(sessions, ReceivedInvoice)) < args.envelopes:
+        if first_row is None and stored:
+            first_row = time.monotonic()
+        for task in tasks:
+            if task.done():
+                task.result()
+                raise SystemExit("a task ended early")
+        await asyncio.sleep(0.2)
+    elapsed = time.monotonic() - started
+    synced = ingestor.received
+    stop.set()
+    await asyncio.gather(*tasks)
+    async with sessions() as s:
+        bad = (await s.execute(select(func.count()).select_from(InboxItem).where(
+            InboxItem.state != InboxState.DONE))).scalar_one()
+        last = (await s.execute(select(func.max(InboxItem.updated_at)))).scalar_one()
+        first = (await s.execute(select(func.min(InboxItem.received_at)))).scalar_one()
+    await engine.dispose()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rate = args.envelopes / elapsed
+    print(f"IMAP sync + intake: {args.envelopes} invoices stored in {elapsed:.2f} s = "
+          f"{rate:.0f} invoices/s ({args.runners} inbox runner(s), {synced} messages synced, "
+          f"{bad} items not done)")
+    span = (last - first).total_seconds() if last and first else float("nan")
+    print(f"intake alone (first inbox row -> last item done): {span:.2f} s = "
+          f"{args.envelopes / span:.0f} invoices/s")
+    print(f"peak RSS: {peak_kb / 1024:.0f} MB (before the run: {rss_before / 1024:.0f} MB); "
+          f"cores available: {len(os.sched_getaffinity(0))}")
+    print("target (>= 150 invoices/s):", "met" if rate >= 150 else "MISSED")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envelopes", type=int, default=2000)
+    parser.add_argument("--runners", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dirs for a look")
+    args = parser.parse_args()
+    if not shutil.which("dovecot"):
+        raise SystemExit("dovecot is not installed (apt-get install -y dovecot-imapd)")
+    state = Path(tempfile.mkdtemp(prefix="pdb", dir="/tmp"))  # short: unix socket limit
+    data_dir = Path(tempfile.mkdtemp(prefix="pecora-bench-"))
+    server = Dovecot(state, free_port(), free_port(), free_port(), [MailUser("bench", "bench-pw")])
+    server.start()
+    try:
+        asyncio.run(bench(args, server, data_dir))
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(state, ignore_errors=True)
+            shutil.rmtree(data_dir, ignore_errors=True)
+            (state.parent / f"{state.name}.start.log").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
