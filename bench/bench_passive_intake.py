@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_imap_ingest import fill_maildir  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench_imap_ingest import fill_maildir  # noqa: E402
 from daemon.config import InboxSettings, MailboxSettings, SecretRef  # noqa: E402
 from daemon.config_passive import PassiveSettings, passive_facts  # noqa: E402
 from daemon.ingest import Ingestor  # noqa: E402
@@ -88,7 +88,7 @@ async def count(sessions: object, model: type) -> int:
 
 async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> None:
     user = server.users[0]
-    sogei_ca, sogei_signer = make_sandbox_pki("Sogei (bench)")
+    _sogei_ca, sogei_signer = make_sandbox_pki("Sogei (bench)")
     supplier_ca, supplier_signer = make_sandbox_pki("Fornitore (bench)")
     sogei = PecProvider("Sogei (bench)", "pcert.sogei.bench.test", sogei_signer)
     print(f"building and filling {args.envelopes} SdI envelopes with p7m invoices ...",
