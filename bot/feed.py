@@ -38,7 +38,8 @@ REQUESTER_NOTICES = {
         "e il ticket sarà riaperto."
     ),
 }
-REDRAW = {"opened", "customer-message", "escalated", "sla-warning", "sla-breach", "reopened"}
+# Staff actions redraw the card themselves; only what happens without a press redraws here.
+REDRAW = {"opened", "customer-message", "sla-warning", "sla-breach"}
 
 
 async def announce(ctx: BotContext, bot: Bot, t: Ticket, e: TicketEvent) -> None:

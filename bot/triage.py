@@ -105,17 +105,20 @@ async def draw_card(
 
 
 async def _staff_may(ctx: BotContext, update: Update, ticket_id: int) -> bool:
-    query = update.callback_query or None
-    user = update.effective_user
+    """Re-check the presser's support level against the ticket's; on refusal, redraw the card
+    (the press used up its tokens) and then say why."""
+    user, chat = update.effective_user, update.effective_chat
     assert user is not None
     async with ctx.sessions() as session:
         t = await tickets.get(session, ticket_id)
-    held = await roles(ctx, user.id)
-    if t is not None and may_work(held, t.level):
+    if t is not None and may_work(await roles(ctx, user.id), t.level):
         return True
-    note = f"Il ticket è a L{t.level if t else '?'}: non è di tua competenza."
-    if query is not None:
-        await query.get_bot().send_message(query.message.chat.id, note)  # type: ignore[union-attr]
+    await draw_card(ctx, update.get_bot(), ticket_id)
+    if chat is not None:
+        level = t.level if t else "?"
+        await update.get_bot().send_message(
+            chat.id, f"Il ticket è a L{level}: non è di tua competenza."
+        )
     return False
 
 
@@ -153,8 +156,6 @@ async def take(ctx: BotContext, update: Update, got: Redeemed) -> None:
             lambda s: tickets.assign(s, tid, uid, actor=_actor(update), now=utcnow()),
             tid,
         )
-    else:
-        await draw_card(ctx, update.get_bot(), tid)
 
 
 @verb("assign-menu")

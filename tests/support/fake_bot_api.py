@@ -270,8 +270,9 @@ class FakeBotApi:
             "from": BOT_USER,
             **content,
         }
-        if p.get("reply_markup"):
-            message["reply_markup"] = p["reply_markup"]
+        markup = p.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup  # Telegram shows only inline keyboards on messages
         self.messages[(chat_id, message["message_id"])] = message
         return message
 
