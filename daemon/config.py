@@ -219,10 +219,13 @@ class Settings(_Model):
                 "sandbox.enabled is true but real PEC channels or mailboxes are configured: "
                 "set [sandbox] enabled = false for real mode, or remove them"
             )
-        if not self.sandbox.enabled and bool(real_pec) != bool(self.mailboxes):
+        receives = bool(self.mailboxes) or self.lmtp.enabled
+        if not self.sandbox.enabled and real_pec and not receives:
+            # Sending to SdI with no way to receive its answers and the PEC receipts would
+            # lose track of every invoice. (Receiving only is fine.)
             raise ValueError(
-                "half-configured real mode: a [channels.<alias>] of kind 'pec' to send and a "
-                "[mailboxes.<alias>] to receive SdI's answers go together"
+                "half-configured real mode: a [channels.<alias>] of kind 'pec' sends to SdI, "
+                "so a [mailboxes.<alias>] (or the [lmtp] ingress) must receive its answers"
             )
         return self
 

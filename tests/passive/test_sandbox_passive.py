@@ -76,9 +76,15 @@ async def test_pa_invoice_refused_ec02_reaches_sdi_and_ne_goes_to_the_supplier(
         assert ne.esito_committente.descrizione == "CIG mancante"
         record = w.world.sdi.record(sent.identificativo_sdi)
         assert record is not None and record.state.value == "refused"
+        async def ec_sent() -> bool:
+            # The provider answers the SMTP submission after delivering it, so SdI's NE
+            # can overtake our outbox's own record of the send.
+            async with w.sessions() as s:
+                item = await s.get(OutboxItem, result.ec_outbox_id)
+                return item is not None and item.state is OutboxState.SENT
+
+        await wait_for(ec_sent, timeout=20)
         async with w.sessions() as s:
-            item = await s.get(OutboxItem, result.ec_outbox_id)
-            assert item is not None and item.state is OutboxState.SENT
             with pytest.raises(passive.AlreadyDecided):
                 await passive.accept(s, inv.id, actor="anna", now=utcnow(), policy=POLICY)
 
