@@ -25,6 +25,10 @@ from daemon.config_base import (
     _is_loopback,
     _Model,
 )
+from daemon.config_bot import BotSettings
+from daemon.config_campaigns import CampaignSettings
+from daemon.config_invoicing import InvoicingSettings
+from daemon.config_passive import PassiveSettings
 
 __all__ = ["ConfigError", "SecretRef", "Settings", "load_settings", "parse_settings"]
 
@@ -208,6 +212,10 @@ class Settings(_Model):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
+    passive: PassiveSettings = Field(default_factory=PassiveSettings)
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    bot: BotSettings = Field(default_factory=BotSettings)
 
     @model_validator(mode="after")
     def _no_half_configuration(self) -> Settings:

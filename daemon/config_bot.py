@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from daemon.config import SecretRef, _is_loopback, _Model
+from daemon.config_base import SecretRef, _is_loopback, _Model
 
 
 class SlaTarget(_Model):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from daemon.config import SecretRef, _Model
+from daemon.config_base import SecretRef, _Model
 
 
 class SigningSettings(_Model):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daemon.config import ConfigError
+from daemon.config_base import ConfigError
 from handlers.formats.trust import TrustStore
 from handlers.passive.ec_mail import DEFAULT_REPLY, DecisionMailer
 from handlers.passive.facts import IntakeTrust, PassivePolicy

@@ -24,6 +24,7 @@ from daemon.metrics import serve_metrics
 from daemon.sandbox_mode import BANNER, build_sandbox
 from daemon.services import Services, open_services
 from daemon.waiting import wait_any
+from daemon.wiring import add_jobs, area_tasks, pipeline_facts
 from handlers import routes
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def _scheduler(svc: Services) -> AsyncIOScheduler:
 
     scheduler.add_job(recover_stale, "interval", minutes=1, id="recover-stale-claims")
     _archive_jobs(scheduler, svc)
+    add_jobs(scheduler, svc)
     return scheduler
 
 
@@ -142,7 +144,8 @@ async def serve(
     exit_code = 0
     sandbox = build_sandbox(settings) if settings.sandbox.enabled else None
     extra = {sandbox.channel.alias: sandbox.channel} if sandbox else {}
-    async with open_services(settings, extra_channels=extra) as svc:
+    facts = pipeline_facts(settings, sandbox)
+    async with open_services(settings, extra_channels=extra, facts=facts) as svc:
         await svc.inbox_runner.recover()
         await svc.outbox_runner.recover()
         lmtp_up = asyncio.Event()
@@ -197,6 +200,8 @@ async def serve(
                 for i, watch in enumerate(_imap_watchers(svc)):
                     start(watch(stop), f"imap-{i}")
                 start(svc.inbox_runner.run(stop), "inbox-runner")
+                for name, coro in area_tasks(svc, stop):
+                    start(coro, name)
                 start(svc.outbox_runner.run(stop), "outbox-runner")
                 if settings.metrics.enabled:
                     start(

@@ -75,6 +75,7 @@ async def open_services(
     *,
     migrate_db: bool | None = None,
     extra_channels: dict[str, Channel] | None = None,
+    facts: tuple[object, ...] = (),
 ) -> AsyncIterator[Services]:
     """Open the store, archive, channels and runners; close them on exit."""
     data_dir = settings.daemon.data_dir
@@ -100,7 +101,13 @@ async def open_services(
             ingestor=Ingestor(sessions, archive, inbox_wake, metrics),
             channels=channels,
             inbox_runner=InboxRunner(
-                sessions, archive, settings.inbox, worker=node, wake=inbox_wake, metrics=metrics
+                sessions,
+                archive,
+                settings.inbox,
+                worker=node,
+                wake=inbox_wake,
+                metrics=metrics,
+                facts=facts,
             ),
             outbox_runner=OutboxRunner(
                 sessions,

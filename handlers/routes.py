@@ -6,7 +6,7 @@ first predicate that holds picks the route; ``any`` must come last so nothing is
 
 from __future__ import annotations
 
-from handlers import active, passive, pec_receipts, quarantine  # noqa: F401  (registers steps)
+from handlers import active, desk, passive, pec_receipts, quarantine  # noqa: F401  (registers steps)
 from handlers.envelope import MalformedEnvelope
 from handlers.formats.pec import PecKind, PecMessage
 from handlers.mail import MailFacts, TooLarge, Unreadable
@@ -74,6 +74,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("sdi-invoice", "sdi-invoice"),
     ("sdi-notification", "sdi-notification"),
     ("pec-transport", "pec-transport"),
+    ("support-mail", "support-mail"),
     ("any", "unknown"),
 )
 
@@ -89,6 +90,7 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "unknown": ("hold-for-operator",),
     **active.PIPELINES,  # sdi-notification
     **passive.PIPELINES,  # sdi-invoice
+    **desk.PIPELINES,  # support-mail
 }
 
 

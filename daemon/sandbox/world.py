@@ -35,6 +35,7 @@ class SandboxTrust:
     pec_ca_pem: bytes  # the user's provider (receipts, envelopes)
     sogei_ca_pem: bytes  # SdI's provider (SdI's transport envelopes)
     sdi_ca_pem: bytes  # SdI's XAdES signatures on notifications
+    supplier_ca_pem: bytes  # the simulated supplier's signatures on p7m invoices
 
 
 @dataclass
@@ -77,12 +78,12 @@ class SandboxWorld:
             state = state_dir / "sdi-state.json"
         sdi = SandboxSdi(sogei, clock, sdi_signer, scenarios, state_path=state)
         sogei.add_endpoint(sdi)
-        _, supplier_signer = make_sandbox_pki("Fornitore di prova (sandbox)")
+        supplier_ca, supplier_signer = make_sandbox_pki("Fornitore di prova (sandbox)")
         supplier = SimulatedSupplier(
             sogei, clock, recipient=user_address, sdi=sdi, signer=supplier_signer
         )
         assert provider.ca_pem is not None and sogei.ca_pem is not None
-        trust = SandboxTrust(provider.ca_pem, sogei.ca_pem, sdi_ca)
+        trust = SandboxTrust(provider.ca_pem, sogei.ca_pem, sdi_ca, supplier_ca)
         return cls(clock, provider, sogei, sdi, supplier, trust, user_address, pa_mailboxes)
 
     async def serve(

@@ -26,7 +26,7 @@ def test_example_documents_every_key_and_is_valid() -> None:
     text = EXAMPLE.read_text()
     assert parse_settings(tomllib.loads(text), source=str(EXAMPLE))
     # Uncomment every commented key and table: the full example must validate too.
-    full = re.sub(r"^# ((?:\[|[a-z_]+ = ).*)$", r"\1", text, flags=re.M)
+    full = re.sub(r"^# ((?:\[|[a-z_0-9]+ = ).*)$", r"\1", text, flags=re.M)
     data = tomllib.loads(full)
     with pytest.raises(ConfigError, match=r"sandbox\.enabled is true but real PEC"):
         parse_settings(data, source=str(EXAMPLE))
