@@ -54,11 +54,17 @@ def signed_attributes(
 
 
 def sign_cades_bes(
-    content: bytes, signer: Signer, *, signing_time: dt.datetime | None = None
+    content: bytes,
+    signer: Signer,
+    *,
+    signing_time: dt.datetime | None = None,
+    detached: bool = False,
 ) -> bytes:
     """Return a DER CAdES-BES p7m enveloping ``content`` (the exact bytes, not re-encoded).
 
     ``signing_time`` defaults to now; it is the claimed time the verifier validates at.
+    ``detached`` leaves the content out (S/MIME, RFC 5751 §3.4.3: the signed part travels
+    beside the signature).
     """
     when = signing_time or dt.datetime.now(dt.UTC)
     cert = asn1_x509.Certificate.load(signer.certificate.public_bytes(CertEncoding.DER))
@@ -85,14 +91,20 @@ def sign_cades_bes(
         {
             "version": "v1",
             "digest_algorithms": [{"algorithm": "sha256"}],
-            "encap_content_info": {"content_type": "data", "content": content},
+            "encap_content_info": (
+                {"content_type": "data"}
+                if detached
+                else {"content_type": "data", "content": content}
+            ),
             "certificates": [cms.CertificateChoices(name="certificate", value=c)
                              for c in (cert, *chain)],
             "signer_infos": [signer_info],
         }
     )
     info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    der: bytes = info.dump(force=True)
+    # No force: fresh nodes are encoded anyway, and the loaded certificates keep their exact
+    # DER instead of being re-encoded node by node (which cost ~0.25 s per signature).
+    der: bytes = info.dump()
     return der
 
 

@@ -20,8 +20,6 @@ import re
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from asn1crypto import cms
-
 from handlers.formats.cms_sign import sign_cades_bes
 from handlers.formats.daticert import Daticert, DaticertErrore
 from handlers.formats.sdi_dates import ITALY
@@ -170,10 +168,7 @@ def multipart(
 
 def detached_signature(content: bytes, signer: Signer, when: dt.datetime) -> bytes:
     """DER CMS SignedData (SHA-256) over ``content``, detached (no eContent), for S/MIME."""
-    info = cms.ContentInfo.load(sign_cades_bes(content, signer, signing_time=when))
-    info["content"]["encap_content_info"] = {"content_type": "data"}
-    der: bytes = info.dump(force=True)
-    return der
+    return sign_cades_bes(content, signer, signing_time=when, detached=True)
 
 
 def boundary_seed(*values: str) -> str:
