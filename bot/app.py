@@ -32,10 +32,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import desk, feed, ops, triage
+from bot import desk, feed, ops, outcomes, triage
 from bot.auth import gate
 from bot.buttons import PREFIX_PATTERN, on_press, on_reply
-from bot.context import BotContext, BotOptions, Callback, SlaText
+from bot.context import BotContext, BotOptions, Callback, InvoiceHooks, SlaText
 from store import bot_users
 from store.bot_users import support_level
 
@@ -52,6 +52,9 @@ COMMANDS = [
     BotCommand("queue", "Coda del supporto"),
     BotCommand("status", "Stato di pecora (operatori)"),
     BotCommand("quarantine", "Messaggi in quarantena (operatori)"),
+    BotCommand("invoices", "Ultime fatture emesse e stati (operatori)"),
+    BotCommand("subscribe", "Ricevi gli esiti delle fatture emesse (operatori)"),
+    BotCommand("unsubscribe", "Smetti di ricevere gli esiti"),
     BotCommand("whoami", "Il mio id e i miei ruoli"),
 ]
 ALERT_EVERY = 60.0  # seconds between two alerts about the same kind of error
@@ -70,7 +73,9 @@ def start_cmd(ctx: BotContext) -> Callback:
         if support_level(held):
             lines.append("/queue mostra la coda; i ticket arrivano nel gruppo dello staff.")
         if {"operator", "admin"} & set(held):
-            lines.append("/status e /quarantine per l'esercizio.")
+            lines.append("/status e /quarantine per l'esercizio; /invoices, /subscribe.")
+        if {"approver", "admin"} & set(held):
+            lines.append("Le fatture passive da approvare arrivano nella chat degli approvatori.")
         await msg.reply_text("\n".join(lines))
 
     return start
@@ -118,8 +123,9 @@ class BotRunner:
         options: BotOptions,
         *,
         sla_text: SlaText | None = None,
+        invoices: InvoiceHooks | None = None,
     ) -> None:
-        self.ctx = BotContext(sessions, options, sla_text)
+        self.ctx = BotContext(sessions, options, sla_text, invoices or InvoiceHooks())
         self.errors = ErrorReporter(self.ctx)
         self.app = self._build()
         self.ctx.bot_data = self.app.bot_data  # prompt bookkeeping lives with the Application
@@ -153,6 +159,9 @@ class BotRunner:
             ("mytickets", desk.mytickets_cmd),
             ("history", desk.history_cmd),
             ("queue", triage.queue_cmd),
+            ("invoices", outcomes.invoices_cmd),
+            ("subscribe", outcomes.subscribe_cmd),
+            ("unsubscribe", outcomes.unsubscribe_cmd),
         ):
             app.add_handler(CommandHandler(name, factory(ctx)))
         app.add_handler(MessageHandler(filters.REPLY & ~filters.COMMAND, on_reply(ctx)))

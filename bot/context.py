@@ -8,7 +8,7 @@ pecora (the desk-hours SLA maths lives in ``handlers/desk``) is handed in here b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from store.models_bot import Ticket
+from store.passive import DecisionPolicy
 
 # A PTB callback, as the handlers' constructors want it.
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
@@ -48,6 +49,22 @@ class BotOptions:
     mail_channel: str | None = None  # outbox channel alias for that mail
 
 
+@dataclass(frozen=True)
+class InvoiceHooks:
+    """What the invoice feeds need from the daemon (the bot cannot build these itself).
+
+    Without a ``policy`` approval cards carry no buttons (nobody could act on them); without
+    ``fetch`` they go out without the PDF; without ``desk_open`` no reminders are sent.
+    """
+
+    policy: DecisionPolicy | None = None  # `daemon.config_passive.decision_policy`
+    fetch: Callable[[str], Awaitable[bytes]] | None = None  # archive bytes by SHA-256
+    desk_open: Callable[[datetime], bool] | None = None  # the desk calendar
+    reminder_before: tuple[timedelta, ...] = ()  # thresholds before the EC deadline
+    timezone: str = "Europe/Rome"  # how times are shown to people
+    reminder_seconds: float = 60.0  # how often reminders are looked for
+
+
 @dataclass
 class BotContext:
     """The shared state of one running bot."""
@@ -55,6 +72,7 @@ class BotContext:
     sessions: async_sessionmaker[AsyncSession]
     options: BotOptions
     sla_text: SlaText | None = None
+    invoices: InvoiceHooks = field(default_factory=InvoiceHooks)
     feed_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # PTB's bot_data of the running Application (prompt bookkeeping; set by `BotRunner`).
     bot_data: dict[Any, Any] = field(default_factory=dict)

@@ -1,5 +1,7 @@
 """The bot's feed: tell people about ticket events nobody has been told about yet.
 
+Each pass also runs the invoice feed (`bot.invoice_feed`: approval cards, outcomes, reminders).
+
 Events are the durable to-do list (``announced_at`` is empty until told), so nothing is lost
 when the bot is down or Telegram answers 429: the next pass tries again. New tickets get their
 triage card; customer messages, escalations and SLA alerts go to the staff group; questions
@@ -15,6 +17,7 @@ import logging
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot import invoice_feed
 from bot.buttons import Prompt, ask
 from bot.context import BotContext
 from bot.render import clip
@@ -82,6 +85,7 @@ async def run(ctx: BotContext, bot: Bot, stop: asyncio.Event) -> None:
         ctx.feed_wake.clear()
         try:
             await run_once(ctx, bot)
+            await invoice_feed.run_once(ctx, bot)
             failing = False
         except TelegramError as exc:  # 429 beyond the retries, network: try again later
             if not failing:

@@ -98,6 +98,9 @@ class BotSettings(_Model):
     max_retries: int = Field(3, ge=1)
     token_ttl_days: float = Field(14, gt=0)
     sla_check_seconds: float = Field(60, gt=0)
+    # How often the bot's feed looks for new tickets events, supplier invoices and outcomes:
+    # two indexed queries a pass, and it bounds the envelope-to-prompt latency (p95 < 2 s).
+    feed_seconds: float = Field(0.5, gt=0, le=60)
     desk: DeskSettings = Field(default_factory=DeskSettings)
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""Desk wiring for the daemon: the bot's options, the desk calendar, and the SLA check job.
+"""Desk wiring for the daemon: the bot's options and invoice hooks, the desk calendar, and the
+SLA check job.
 
 The SLA check runs from the daemon's APScheduler every ``sla_check_seconds``, but acts only
 while the desk is open (no alerts at midnight or at weekends, Zammad #4432): it recomputes
@@ -12,11 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import BotOptions, SlaText
+from bot.context import BotOptions, InvoiceHooks, SlaText
 from daemon.config_bot import BotSettings, DeskSettings
+from daemon.config_passive import PassiveSettings, decision_policy
 from handlers.desk.mail import SupportDesk
 from handlers.desk.sla import (
     Clock,
@@ -109,6 +112,27 @@ def bot_options(settings: BotSettings) -> BotOptions:
         token_ttl=timedelta(days=settings.token_ttl_days),
         support_address=settings.desk.support_address,
         mail_channel=settings.desk.mail_channel,
+        feed_seconds=settings.feed_seconds,
+    )
+
+
+class _Archive(Protocol):
+    async def get(self, sha256: str) -> bytes: ...
+
+
+def invoice_hooks(
+    settings: BotSettings, passive: PassiveSettings, archive: _Archive
+) -> InvoiceHooks:
+    """What the bot's invoice feeds need: the decision policy of ``[passive]`` (the bot's
+    approvers decide as ``tg:<id>``: list those in ``deciders`` when it is set), the archive
+    for the PDF, the desk calendar for reminders, and ``[passive] reminder_days``."""
+    cal = calendar(settings.desk)
+    return InvoiceHooks(
+        policy=decision_policy(passive),
+        fetch=archive.get,
+        desk_open=lambda now: is_open(cal, now),
+        reminder_before=tuple(timedelta(days=d) for d in passive.reminder_days),
+        timezone=settings.desk.timezone,
     )
 
 
