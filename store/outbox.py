@@ -2,18 +2,24 @@
 
 The outbox row is the transactional outbox: it is written in the same transaction as the
 decision that caused it, and only the outbox runner reads it to send.
+
+An item left ``sending`` by a crash may or may not have reached the provider. For PEC the
+provider answers every submission it took with a receipt naming our fixed Message-ID, so
+`recover` can hold such items back (``hold``) and `acknowledged` tells which of them the
+provider already took: those are recorded ``sent`` instead of being submitted again (see
+`daemon.runners.outbox`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import DeliveryAttempt, OutboxItem, OutboxState
+from store.models import DeliveryAttempt, OutboxItem, OutboxState, PecReceipt
 from store.sql import insert_ignore
 
 
@@ -174,18 +180,60 @@ async def release(
 
 
 async def recover(
-    session: AsyncSession, *, worker: str, stale_after: timedelta, now: datetime
+    session: AsyncSession,
+    *,
+    worker: str,
+    stale_after: timedelta,
+    now: datetime,
+    exclude: Collection[int] = (),
+    hold: Mapping[str, datetime] | None = None,
 ) -> int:
-    """Requeue items left ``sending`` by this worker's crash, or anyone's stale claim."""
-    result = await session.execute(
-        update(OutboxItem)
-        .where(
-            (OutboxItem.state == OutboxState.SENDING)
-            & ((OutboxItem.claimed_by == worker) | (OutboxItem.claimed_at < now - stale_after))
-        )
-        .values(state=OutboxState.QUEUED, claimed_by=None, updated_at=now)
+    """Requeue items left ``sending`` by this worker's crash, or anyone's stale claim.
+
+    ``exclude`` are items this worker is sending right now (a periodic recovery must not
+    requeue them under its own feet). An item of a channel in ``hold`` is due again only at
+    that time: long enough for the provider's receipt about an earlier submission to arrive.
+    """
+    query = select(OutboxItem.id, OutboxItem.channel).where(
+        (OutboxItem.state == OutboxState.SENDING)
+        & ((OutboxItem.claimed_by == worker) | (OutboxItem.claimed_at < now - stale_after))
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    if exclude:
+        query = query.where(OutboxItem.id.not_in(list(exclude)))
+    by_channel: dict[str, list[int]] = {}
+    for item_id, channel in (await session.execute(query)).all():
+        by_channel.setdefault(channel, []).append(item_id)
+    for channel, ids in by_channel.items():
+        values: dict[str, object] = {
+            "state": OutboxState.QUEUED,
+            "claimed_by": None,
+            "updated_at": now,
+        }
+        if hold and channel in hold:
+            values["next_attempt_at"] = hold[channel]
+        await session.execute(
+            update(OutboxItem)
+            .where((OutboxItem.id.in_(ids)) & (OutboxItem.state == OutboxState.SENDING))
+            .values(**values)
+        )
+    return sum(len(ids) for ids in by_channel.values())
+
+
+async def acknowledged(session: AsyncSession, outbox_ids: Sequence[int]) -> dict[int, str]:
+    """The items among ``outbox_ids`` that a provider receipt names, with the receipt's type
+    (``accettazione`` preferred): the provider took them, whatever our row says."""
+    if not outbox_ids:
+        return {}
+    rows = await session.execute(
+        select(PecReceipt.outbox_id, PecReceipt.receipt_type)
+        .where(PecReceipt.outbox_id.in_(list(outbox_ids)))
+        .order_by(PecReceipt.id)
+    )
+    found: dict[int, str] = {}
+    for outbox_id, receipt_type in rows.all():
+        if outbox_id is not None and found.get(outbox_id) != "accettazione":
+            found[outbox_id] = receipt_type
+    return found
 
 
 async def by_message_id(session: AsyncSession, message_id: str) -> OutboxItem | None:

@@ -9,6 +9,29 @@ So do rate limits (issue 8): per channel alias a token bucket, a sliding-window 
 concurrency cap. `run` drives one lane per allowed concurrent send (a `ChannelPool` lane, or
 the channel itself when it takes concurrent sends), each claiming only what its limiter grants,
 so sending on one lane overlaps with recording on another.
+
+Crashes, and how PEC makes the resend avoidable. The outbox is at-least-once: an item is
+``sending`` from its claim until the channel's outcome is recorded, and a crash in between
+(the provider may have taken it, or not) leaves it ``sending``; `recover` requeues it at
+restart. Sent again, an invoice file would reach SdI twice, and SdI answers the copy with NS
+00002 (duplicate file name). A PEC provider, though, answers every submission it takes with a
+signed accettazione (or non-accettazione) naming our fixed Message-ID, issued while it takes
+the message (domain.md §4.2), and the inbox pipeline records it as a `PecReceipt` linked to
+the outbox row. So for a channel whose provider issues receipts (``receipt_channels``: PEC):
+
+- `recover` requeues a ``sending`` item to be due only after a wait (``receipt_wait``, the
+  ``unavailable_retry_seconds`` of a lost connection, which leaves the same doubt), time for
+  a receipt already issued to come in through the ingress and be processed;
+- every claim first asks the store which claimed items a receipt names (`outbox.acknowledged`)
+  and records those ``sent`` without submitting them again; only the rest is sent.
+
+That makes a crash exactly-once in practice: a message the provider took before the crash
+is not submitted again as long as its receipt is recorded within ``receipt_wait`` of the
+restart; a message it never took has no receipt and is sent after the wait. Only a receipt
+later than that (a provider or mailbox outage at the same time as our crash) still gives a
+duplicate, which SdI refuses with NS 00002 (at-least-once, the bound: the items in flight at
+the crash). The same check covers items released after a connection lost mid-submission.
+A periodic `recover` never requeues what this runner is sending at that moment.
 """
 
 from __future__ import annotations
@@ -16,13 +39,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.base import Channel, ChannelUnavailable, Delivery, Outgoing
+from channels.pec import PecChannel
 from daemon.config import OutboxSettings, RetryPolicy
 from daemon.metrics import Metrics
 from daemon.runners.limits import Limiter, RateConfig
@@ -42,6 +66,12 @@ def next_attempt(policy: RetryPolicy, attempts: int, now: datetime) -> datetime:
     return now + timedelta(seconds=base * random.uniform(0.9, 1.1))
 
 
+def _issues_receipts(channel: Channel) -> bool:
+    """A PEC channel (or a pool of them): its provider answers each submission with a receipt."""
+    lanes = getattr(channel, "lanes", None) or [channel]
+    return all(isinstance(lane, PecChannel) for lane in lanes)
+
+
 class OutboxRunner:
     """Claims due outbox items, sends them by channel, records each outcome."""
 
@@ -56,6 +86,7 @@ class OutboxRunner:
         wake: asyncio.Event,
         metrics: Metrics,
         limits: Mapping[str, RateConfig] | None = None,
+        receipt_channels: Collection[str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
@@ -70,6 +101,14 @@ class OutboxRunner:
             alias: Limiter((limits or {}).get(alias) or getattr(channel, "rate", None))
             for alias, channel in channels.items()
         }
+        # Aliases whose provider answers each submission with a receipt (see the docstring).
+        self._receipts = (
+            set(receipt_channels)
+            if receipt_channels is not None
+            else {a for a, c in channels.items() if _issues_receipts(c)}
+        )
+        self._receipt_wait = timedelta(seconds=settings.unavailable_retry_seconds)
+        self._inflight: set[int] = set()  # claimed by this runner, outcome not recorded yet
 
     def lanes(self, alias: str) -> list[Channel]:
         """The channels that may send for ``alias`` at the same time."""
@@ -82,17 +121,52 @@ class OutboxRunner:
         return [channel]
 
     async def recover(self) -> int:
-        """Requeue items this node left ``sending`` (it crashed mid-send)."""
+        """Requeue items this node left ``sending`` (it crashed mid-send), or a stale claim;
+        for receipt channels, due only after ``receipt_wait`` (see the module docstring)."""
+        now = utcnow()
         async with self._sessions() as session, session.begin():
             n = await outbox.recover(
                 session,
                 worker=self._worker,
                 stale_after=timedelta(minutes=self._settings.stale_claim_minutes),
-                now=utcnow(),
+                now=now,
+                exclude=set(self._inflight),
+                hold={alias: now + self._receipt_wait for alias in self._receipts},
             )
         if n:
             log.warning("outbox recovery: %d items were being sent at the crash, requeued", n)
         return n
+
+    async def _claim(self, alias: str, limit: int) -> list[OutboxItem]:
+        """Claim due items of ``alias``; those a provider receipt names are recorded ``sent``
+        (the provider took them before a crash) and only the others are returned."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            rows = await outbox.claim_due(
+                session, self._worker, limit=limit, now=now, channels=[alias]
+            )
+            done: dict[int, str] = {}
+            if rows and alias in self._receipts:
+                done = await outbox.acknowledged(session, [r.id for r in rows])
+            for item_id, receipt in done.items():
+                await outbox.mark_sent(
+                    session,
+                    item_id,
+                    provider_ref=next(r.message_id for r in rows if r.id == item_id),
+                    detail=f"not submitted again: the provider's {receipt} names it",
+                    now=now,
+                )
+        if done:
+            log.warning(
+                "outbox: %d items on %s were taken by the provider before a crash (receipt "
+                "found), recorded sent without a resend",
+                len(done),
+                alias,
+            )
+            self._metrics.count("sent_by_receipt", channel=alias)
+        rows = [r for r in rows if r.id not in done]
+        self._inflight.update(r.id for r in rows)
+        return rows
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set; the batch in hand is finished first."""
@@ -119,10 +193,7 @@ class OutboxRunner:
                 granted = await limiter.acquire(want, stop)
                 if not granted:
                     return
-                async with self._sessions() as session, session.begin():
-                    rows = await outbox.claim_due(
-                        session, self._worker, limit=granted, now=utcnow(), channels=[alias]
-                    )
+                rows = await self._claim(alias, granted)
                 limiter.used(granted, len(rows))
                 if rows:
                     await self._send(alias, rows, channel)
@@ -139,10 +210,7 @@ class OutboxRunner:
             granted, _ = limiter.grant(self._settings.batch_size)
             if not granted:
                 continue
-            async with self._sessions() as session, session.begin():
-                rows = await outbox.claim_due(
-                    session, self._worker, limit=granted, now=utcnow(), channels=[alias]
-                )
+            rows = await self._claim(alias, granted)
             limiter.used(granted, len(rows))
             if rows:
                 await self._send(alias, rows)
@@ -159,7 +227,12 @@ class OutboxRunner:
     async def _send(
         self, alias: str, items: list[OutboxItem], channel: Channel | None = None
     ) -> None:
-        channel = channel or self._channels[alias]
+        try:
+            await self._send_claimed(alias, items, channel or self._channels[alias])
+        finally:
+            self._inflight.difference_update(i.id for i in items)
+
+    async def _send_claimed(self, alias: str, items: list[OutboxItem], channel: Channel) -> None:
         batch = [
             Outgoing(i.id, i.sender, tuple(i.recipients), i.payload, i.message_id) for i in items
         ]
