@@ -4,6 +4,10 @@ Send = build -> validate (a file SdI would reject is stopped here with the findi
 (mandatory for FPA12, domain.md §5.1) -> archive -> one PEC message with one file to sdi01, or to
 the sdiNN address SdI assigned (§4.1) -> outbox row, all in the caller's transaction: if it
 fails nothing is sent and the file progressive is given back. Only the outbox sends.
+
+The file, byte-identical as sent, and its PEC message also become an archival unit in the
+conservation backend (daemon/archive/active_units.py, domain.md §6.3) in that same
+transaction: a file is never on its way to SdI without being under retention.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daemon.archive import active_units
+from daemon.archive.conservation import conservation_of
 from daemon.config_invoicing import InvoicingSettings
 from handlers.active import build as builder
 from handlers.active import parties as pure_parties
@@ -213,6 +219,10 @@ async def send_invoice(session: AsyncSession, invoice_id: int, ctx: SendContext,
         subject_ref=f"invoice:{invoice.id}",
     ), now=now)
     assert hashlib.sha256(content).hexdigest() == sha
+    await active_units.archive_sent_file(
+        session, conservation_of(ctx.archive), invoice=invoice, seller=seller,
+        customer=customer, file_name=file_name, content=content, signature=kind, message=raw,
+        now=now)
     return await invoices.add_transmission(session, invoice, invoices.NewTransmission(
         file_name=file_name, signature=kind, sha256=sha, size=len(content),
         outbox_id=outbox_id, message_id=message_id, sdi_address=to,

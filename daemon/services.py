@@ -2,6 +2,12 @@
 
 No global config and no service locator (the lesson of Mailman's ConfigLayer): `Services` is
 built from `Settings` and handed explicitly to whatever needs it.
+
+Two byte stores (see daemon/archive/conservation.py for why): ``archive`` is the operational
+content-addressed store (inbox, outbox, events), ``conservation`` the WORM backend of
+``[archive]`` where the invoice cycles put archival units under retention (domain.md §6.1).
+``archive`` carries ``conservation`` with it, so appliers and the send use-case, which are only
+handed ``archive``, reach the right backend.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from channels.base import Channel
 from channels.registry import build_channels
+from daemon.archive.conservation import ConservedArchive
+from daemon.archive.settings import open_archive
 from daemon.config import Settings
 from daemon.ingest import Ingestor
 from daemon.metrics import Metrics
@@ -23,6 +31,7 @@ from daemon.runners.inbox import InboxRunner
 from daemon.runners.outbox import OutboxRunner
 from store import inbox, migrate, outbox
 from store.archive import FilesystemArchive
+from store.archive_worm import WormArchive
 from store.clock import utcnow
 from store.db import create_engine, session_factory
 
@@ -41,6 +50,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     archive: FilesystemArchive
+    conservation: WormArchive
     metrics: Metrics
     ingestor: Ingestor
     channels: dict[str, Channel]
@@ -86,7 +96,8 @@ async def open_services(
             engine, auto_migrate=settings.daemon.auto_migrate if migrate_db is None else migrate_db
         )
         sessions = session_factory(engine)
-        archive = FilesystemArchive(settings.archive_dir)
+        conservation = open_archive(settings, settings.archive)
+        archive = ConservedArchive(settings.archive_dir, conservation)
         metrics = Metrics()
         inbox_wake, outbox_wake = asyncio.Event(), asyncio.Event()
         channels = build_channels(settings.channels, _channel_passwords(settings))
@@ -97,6 +108,7 @@ async def open_services(
             engine=engine,
             sessions=sessions,
             archive=archive,
+            conservation=conservation,
             metrics=metrics,
             ingestor=Ingestor(sessions, archive, inbox_wake, metrics),
             channels=channels,

@@ -6,6 +6,11 @@ as an event, and move the state as `handlers.active.states.advance` says: duplic
 out-of-order arrivals are recorded and change nothing. What is not about one of our files is
 left to the other appliers (``return False``): the passive cycle takes SE/DT about invoices we
 received, the fallback records stray receipts, and a notification nobody takes is held.
+
+Every notification and receipt taken is also evidence for conservazione (domain.md §6.3): it is
+added, byte-identical, to the archival unit of the file it is about (the notification linked by
+IdentificativoSdI), in this same transaction (daemon/archive/active_units.py). Items are named
+by their SHA-256, so a redelivered message adds nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from daemon.apply import ApplyContext, applier
+from daemon.archive import active_units
+from daemon.archive.conservation import conservation_of
 from handlers.active import correlate
 from handlers.active.states import Event, State, advance, pec_event
 from handlers.active.verify import NoteSdiSignature, SdiSignature
+from handlers.archive.model import DocumentKind, ItemInput
 from handlers.pec_receipts import RecordPecReceipt
 from handlers.sdi_notifications import RecordSdiNotification
 from handlers.work import Effect
@@ -86,6 +94,11 @@ async def record_for_sent_invoice(session: AsyncSession, effect: Effect, ctx: Ap
         from_state=current.value if target else None, to_state=target.value if target else None,
         archive_sha256=sha, archive_name=note.file_name, inbox_id=ctx.inbox_id, data=data,
         occurred_at=note.received_at or ctx.now, now=ctx.now)
+    await active_units.add_evidence(
+        session, conservation_of(ctx.archive), tx.file_name,
+        [ItemInput(note.file_name, note.content, DocumentKind.SDI_MESSAGE, "application/xml",
+                   subtype=note.message.type.value)],
+        sdi_id=note.message.identificativo_sdi, now=ctx.now)
     if not new:
         return True
     if tx.identificativo_sdi is None and note.message.identificativo_sdi:
@@ -130,6 +143,13 @@ async def record_invoice_receipt(session: AsyncSession, effect: Effect, ctx: App
         archive_sha256=raw.sha256 if raw else None, archive_name=f"{effect.receipt_type}.eml",
         inbox_id=ctx.inbox_id, data={"pec_receipt_id": receipt.id}, occurred_at=ctx.now,
         now=ctx.now)
+    if raw is not None:  # the receipt .eml as the provider sent it: evidence of the transmission
+        await active_units.add_evidence(
+            session, conservation_of(ctx.archive), tx.file_name,
+            [ItemInput(f"pec-{effect.receipt_type}-{ctx.inbox_id}.eml",
+                       await ctx.archive.get(raw.sha256), DocumentKind.PEC_RECEIPT,
+                       "message/rfc822", subtype=effect.receipt_type)],
+            sdi_id=None, now=ctx.now)
     if event is Event.ACCETTAZIONE and tx.pec_accepted_at is None:
         tx.pec_accepted_at = ctx.now
     if tx.submitted_at is None:

@@ -187,6 +187,18 @@ async def link(
     return await _outcome(session, row, created=True)
 
 
+async def note_sdi_id(session: AsyncSession, identifier: str, sdi_id: str) -> None:
+    """Index a unit under the IdentificativoSdI SdI assigned after it was archived.
+
+    A file we send gets its IdentificativoSdI only with SdI's first message; the manifest
+    declares it through a ``notification-of sdi:<id>`` link (`link`), and this fills the
+    indexed column so search by it finds the unit (domain.md §6.3: notifications ↔ invoice).
+    """
+    row = await _require(session, identifier)
+    if row.sdi_id is None:
+        row.sdi_id = sdi_id
+
+
 async def get_unit(session: AsyncSession, identifier: str) -> ArchivedUnit | None:
     """Return an archived unit by identifier, or None."""
     row = await _unit(session, identifier)
