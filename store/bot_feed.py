@@ -37,12 +37,16 @@ OUTCOME_STATES = frozenset({
 })
 
 
-async def _floor(session: AsyncSession, feed: str, id_col: Any, now: datetime) -> int:
+async def _floor(
+    session: AsyncSession, feed: str, id_col: Any, time_col: Any, now: datetime
+) -> int:
     row = await session.get(BotFeedFloor, feed)
     if row is not None:
         return row.floor_id
-    # First run: what exists already predates the bot and is not announced (no flood).
-    top = int((await session.execute(select(func.coalesce(func.max(id_col), 0)))).scalar_one())
+    # First run: what is older than SETTLE predates the bot and is not announced (no flood of
+    # history); what is newer is, so nothing that arrives while the bot starts is missed.
+    top = int((await session.execute(select(func.coalesce(func.max(id_col), 0))
+                                     .where(time_col < now - SETTLE))).scalar_one())
     await insert_ignore(session, BotFeedFloor.__table__,  # type: ignore[arg-type]
                         {"feed": feed, "floor_id": top, "updated_at": now})
     return top
@@ -101,7 +105,8 @@ class NewPassive:
 
 async def pending_passive(session: AsyncSession, *, now: datetime) -> list[NewPassive]:
     """Supplier invoices still to review that have no approval card yet, oldest first."""
-    floor = await _floor(session, PASSIVE, ReceivedInvoice.id, now)
+    floor = await _floor(session, PASSIVE, ReceivedInvoice.id, ReceivedInvoice.created_at,
+                         now)
     rows = (await session.execute(
         select(ReceivedInvoice, ReceivedFile)
         .join(ReceivedFile, ReceivedFile.id == ReceivedInvoice.file_id)
@@ -189,7 +194,7 @@ def party_name(p: Party) -> str:
 
 async def pending_outcomes(session: AsyncSession, *, now: datetime) -> list[Outcome]:
     """Outcome events not told yet, oldest first."""
-    floor = await _floor(session, OUTCOME, InvoiceEvent.id, now)
+    floor = await _floor(session, OUTCOME, InvoiceEvent.id, InvoiceEvent.recorded_at, now)
     events = list((await session.execute(
         select(InvoiceEvent).where(InvoiceEvent.id > floor)
         .order_by(InvoiceEvent.id).limit(SCAN))).scalars())

@@ -8,7 +8,7 @@ as columns on them:
   so the decision can be written on it), an active invoice's outcome (by event id), a deadline
   reminder. The primary key makes "told once" a property of the store, not of the bot's memory.
 * `BotFeedFloor` — per feed, the highest object id below which everything is settled, so each
-  pass scans only recent rows; set to the current maximum on first run (no flood of history).
+  pass scans only recent rows; set past the old rows on first run (no flood of history).
 * `BotSubscription` — the operators who asked for active-invoice outcomes (``/subscribe``).
 """
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import BotRunner
-from bot.context import BotOptions
+from bot.context import BotOptions, InvoiceHooks
 from store import bot_users
 from store.bot_users import Role
 from store.clock import utcnow
@@ -25,6 +25,7 @@ from tests.support.fake_bot_api import FakeBotApi
 STAFF = -1001
 APPROVERS = -1002
 CUSTOMER, OPERATOR, L1, L2, L3, STRANGER = 11, 12, 21, 22, 23, 66
+APPROVER, APPROVER2 = 31, 32
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -61,6 +62,8 @@ async def people(sessions: async_sessionmaker[AsyncSession]) -> None:
         await bot_users.upsert(s, L1, name="Uno", roles=[Role.SUPPORT_L1], now=now)
         await bot_users.upsert(s, L2, name="Due", roles=[Role.SUPPORT_L2], now=now)
         await bot_users.upsert(s, L3, name="Tre", roles=[Role.SUPPORT_L3], now=now)
+        await bot_users.upsert(s, APPROVER, name="Anna", roles=[Role.APPROVER], now=now)
+        await bot_users.upsert(s, APPROVER2, name="Bruno", roles=[Role.APPROVER], now=now)
 
 
 def options(api: FakeBotApi, **overrides: Any) -> BotOptions:
@@ -90,8 +93,8 @@ async def start_bot(
     """Start bots on demand (several = a restart); all are stopped at the end."""
     running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
-    async def start(**overrides: Any) -> BotRunner:
-        runner = BotRunner(sessions, options(api, **overrides))
+    async def start(hooks: InvoiceHooks | None = None, **overrides: Any) -> BotRunner:
+        runner = BotRunner(sessions, options(api, **overrides), invoices=hooks)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
         running.append((stop, task))

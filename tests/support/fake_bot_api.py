@@ -3,7 +3,8 @@
 PTB is pointed at it with ``base_url="http://127.0.0.1:PORT/bot"`` (no trailing slash: PTB
 builds ``{base_url}{token}/{method}``, chatops-and-messaging.md §C.4). It is as strict as
 Telegram where that matters to us: callback_data must be 1-64 bytes (PTB does not check),
-text 1-4096 characters, an edit must change something and name a message that exists.
+text 1-4096 characters, captions up to 1024, an edit must change something and name a
+message that exists.
 ``getUpdates`` really long-polls, so the polling loop does not spin. Tests feed updates with
 `push_text` / `push_callback`, read what the bot did with `calls` / `wait_for`, and inject
 faults with `fail_next` (e.g. a 429 with ``retry_after``).
@@ -201,7 +202,9 @@ class FakeBotApi:
         params: dict[str, Any] = {}
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                data = value.file.read()
+                head = data[:5].decode("latin-1")  # e.g. "%PDF-": what kind of file it is
+                params[key] = {"filename": value.filename, "size": len(data), "head": head}
             else:
                 params[key] = _decode(value)
         return params
@@ -287,6 +290,8 @@ class FakeBotApi:
     async def _m_sendDocument(self, p: dict[str, Any]) -> Any:
         if (bad := self._check_markup(p)) is not None:
             return bad
+        if len(str(p.get("caption", ""))) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
         doc = p.get("document") or {}
         name = doc.get("filename", "file") if isinstance(doc, dict) else str(doc)
         return self._store(
@@ -318,6 +323,15 @@ class FakeBotApi:
 
     async def _m_editMessageText(self, p: dict[str, Any]) -> Any:
         return await self._edit(p, text=str(p.get("text", "")))
+
+    async def _m_editMessageCaption(self, p: dict[str, Any]) -> Any:
+        message = self.messages.get((int(p.get("chat_id", 0)), int(p.get("message_id", 0))))
+        if message is not None and "document" not in message:
+            return _error(400, "Bad Request: there is no caption in the message to edit")
+        caption = str(p.get("caption", ""))
+        if len(caption) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        return await self._edit(p, caption=caption)
 
     async def _m_editMessageReplyMarkup(self, p: dict[str, Any]) -> Any:
         return await self._edit(p)
