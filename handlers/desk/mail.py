@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from handlers.mail import MailFacts
+from handlers.mail import MailFacts, full_message
 from handlers.registry import handler, predicate
 from handlers.work import Disposition, Effect, Stop, Work
 
@@ -147,7 +147,7 @@ def _attachments(msg: Message) -> tuple[SupportAttachment, ...]:
 def read_support_mail(work: Work) -> Work | Stop:
     """Read sender, subject, new text, thread ids and attachments; drop automatic mail."""
     desk, mail = work.require(SupportDesk), work.require(MailFacts)
-    msg = mail.message
+    msg = full_message(work.raw)  # the routing facts hold the headers only
     name, sender = parseaddr(mail.sender or "")
     if not sender or "@" not in sender:
         return work.stop(Disposition.QUARANTINE, "support mail without a usable From address")
