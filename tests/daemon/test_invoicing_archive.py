@@ -24,6 +24,7 @@ from store.archive import FilesystemArchive
 from store.db import create_engine, session_factory
 from store.models_active import InvoiceState
 from store.models_archive import ArchiveLink, ArchiveParty, ArchiveUnit
+from tests.conftest import reset_database
 from tests.support.daemon import daemon_settings, running, wait_for
 from tests.support.invoicing import create_and_send, customer, seed_parties
 from tests.support.net import free_port
@@ -32,13 +33,18 @@ CFG = InvoicingSettings()
 S = InvoiceState
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, db_url: str | None = None) -> Settings:
     return daemon_settings(
-        tmp_path, sandbox={"enabled": True, "smtp_port": free_port(), "clock_factor": 86400})
+        tmp_path, db_url,
+        sandbox={"enabled": True, "smtp_port": free_port(), "clock_factor": 86400})
 
 
-async def test_sent_invoice_and_credit_note_are_units_with_evidence(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+async def test_sent_invoice_and_credit_note_are_units_with_evidence(
+    tmp_path: Path, db_url: str
+) -> None:
+    """On SQLite and PostgreSQL (the chain lock and the unit rows differ per backend)."""
+    await reset_database(db_url)
+    settings = _settings(tmp_path, db_url)
     engine = create_engine(settings.database_url())
     sessions = session_factory(engine)
     archive = FilesystemArchive(settings.archive_dir)

@@ -18,6 +18,7 @@ from store import passive
 from store.archive_worm import WormArchive
 from store.clock import utcnow
 from store.models_archive import ArchiveLink, ArchiveParty, ArchiveUnit
+from tests.conftest import reset_database
 from tests.handlers.formats.fatturapa import factory
 from tests.passive.harness import POLICY, Passive, passive_world
 from tests.support.daemon import wait_for
@@ -39,9 +40,11 @@ async def _subtypes(w: Passive, ident: str) -> set[str | None]:
 
 
 async def test_pa_invoice_is_a_unit_and_our_ec_joins_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
-    async with passive_world(tmp_path, monkeypatch) as w:
+    """On SQLite and PostgreSQL."""
+    await reset_database(db_url)
+    async with passive_world(tmp_path, monkeypatch, database={"url": db_url}) as w:
         sent = await w.world.supplier.deliver(
             factory.invoice(formato="FPA12", codice=PA_OFFICE), signed=True)
         await w.settled(1)
