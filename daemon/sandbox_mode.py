@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from channels.pec import PecChannel
@@ -32,6 +35,25 @@ class SandboxRuntime:
 
     world: SandboxWorld
     channel: PecChannel
+
+
+# Who wants the runtime `build_sandbox` makes: `pecora demo` drives the in-process world (its
+# supplier, extra PEC accounts) of the daemon it runs. A context variable, not a global: only
+# the task that set it (and the tasks it creates, e.g. `serve`) see it.
+_observer: ContextVar[Callable[[SandboxRuntime], None] | None] = ContextVar(
+    "sandbox_observer", default=None
+)
+
+
+@contextmanager
+def observe_sandbox(callback: Callable[[SandboxRuntime], None]) -> Iterator[None]:
+    """Call ``callback`` with every runtime `build_sandbox` builds in this context (and in the
+    tasks created inside the block), before anything listens."""
+    token = _observer.set(callback)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
 
 
 def build_sandbox(settings: Settings) -> SandboxRuntime:
@@ -59,4 +81,7 @@ def build_sandbox(settings: Settings) -> SandboxRuntime:
         sender=cfg.user_address,
         timeout=30,
     )
-    return SandboxRuntime(world, channel)
+    runtime = SandboxRuntime(world, channel)
+    if (observer := _observer.get()) is not None:
+        observer(runtime)
+    return runtime
