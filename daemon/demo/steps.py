@@ -1,8 +1,7 @@
 """One row of the demo's summary, and waiting on a condition with a deadline.
 
-A `Step` says what should happen (``expected``), what did (``observed``) and its ``status``:
-``ok``, ``failed``, or ``gap`` for something pecora does not do yet, said plainly instead of
-hidden (it does not fail the demo, and the row says why).
+A `Step` says what should happen (``expected``), what did (``observed``) and its ``status``,
+``ok`` or ``failed``; a failed row's observed outcome says where things stopped.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
-Status = Literal["ok", "failed", "gap"]
+Status = Literal["ok", "failed"]
 T = TypeVar("T")
 
 
