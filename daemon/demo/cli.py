@@ -66,7 +66,14 @@ async def _run(args: argparse.Namespace, _settings: object = None) -> int:
         if not args.json:
             err.print(f"pecora demo: sandbox daemon on loopback, data in {data_dir}, "
                       f"{args.days_per_second:g} simulated days per second")
-        rows = await tour(data_dir, days_per_second=args.days_per_second, slack=args.timeout)
+        try:
+            rows = await tour(data_dir, days_per_second=args.days_per_second,
+                              slack=args.timeout)
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            # The stage itself did not come up or go down cleanly (a port taken, the daemon
+            # exiting): no summary to print, say why.
+            err.print(f"[red]pecora demo could not run: {exc}[/red]", highlight=False)
+            return 1
     seconds = time.monotonic() - started
     ok = all(r.status == "ok" for r in rows)
     if args.json:
@@ -97,13 +104,20 @@ def _print(rows: list[Step], ok: bool, seconds: float, kept: Path | None) -> Non
                   "(sandbox mode)")
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--data-dir", type=Path,
                         help="keep the demo's data here (an empty or new directory)")
-    parser.add_argument("--days-per-second", type=float, default=2.0,
+    parser.add_argument("--days-per-second", type=_positive, default=2.0,
                         help="simulated days per real second (default 2: DT in ~8 s)")
-    parser.add_argument("--timeout", type=float, default=30.0,
+    parser.add_argument("--timeout", type=_positive, default=30.0,
                         help="seconds each step may take beyond its simulated time")
     parser.add_argument("--verbose", action="store_true", help="show the daemon's log")
 
