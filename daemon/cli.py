@@ -242,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = add("status", cmd_status, "queue depths, mailbox positions, last errors")
     status.add_argument("--json", action="store_true")
-    from daemon import cli_archive, cli_invoice, cli_messaging, cli_passive, inspect_cmd
+    from daemon import cli_archive, cli_invoice, cli_messaging, cli_passive, demo, inspect_cmd
+
+    demo.add_parser(sub)
 
     cli_invoice.add_parser(sub)
     cli_passive.add_parser(sub)
