@@ -139,3 +139,106 @@ async def test_crash_recovery_requeues_sending(sessions: async_sessionmaker[Asyn
     assert await runner.recover() == 1
     await runner.drain()
     assert (await _item(sessions, item_id)).state is OutboxState.SENT
+
+
+# --- crash recovery with provider receipts (PEC): exactly once in practice -------------------
+
+
+def _receipt_runner(
+    sessions: async_sessionmaker[AsyncSession], channel: ScriptedChannel, wait: float
+) -> OutboxRunner:
+    return OutboxRunner(
+        sessions,
+        {channel.alias: channel},
+        {channel.alias: POLICY},
+        OutboxSettings(unavailable_retry_seconds=wait),
+        worker="test",
+        wake=asyncio.Event(),
+        metrics=Metrics(),
+        receipt_channels={channel.alias},
+    )
+
+
+async def _receipt(sessions: async_sessionmaker[AsyncSession], n: int, kind: str) -> None:
+    """The provider's receipt about item ``n`` as the inbox pipeline records it."""
+    from store import inbox, receipts
+
+    async with sessions() as s, s.begin():
+        sha = f"{n:032d}{len(kind):032d}"
+        put = await inbox.put(s, inbox.Received("lmtp", sha, 1), now=utcnow())
+        inbox_id = put.item_id
+        await receipts.record(
+            s,
+            inbox_id=inbox_id,
+            receipt_type=kind,
+            ref_message_id=f"<{n}@p>",
+            recipient=None,
+            error=None,
+            now=utcnow(),
+        )
+
+
+async def _crash_mid_send(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as s, s.begin():
+        assert await outbox.claim_due(s, "test", limit=10, now=utcnow())
+
+
+async def test_recovered_item_with_a_receipt_is_not_resent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    taken, never = await _enqueue(sessions, 1), await _enqueue(sessions, 2)
+    await _crash_mid_send(sessions)  # both in flight; the provider took only item 1
+    channel = ScriptedChannel("pec")
+    runner = _receipt_runner(sessions, channel, wait=0.3)
+    assert await runner.recover() == 2
+    assert await runner.drain() == 0  # held: a receipt may still be on its way
+    await _receipt(sessions, 1, "accettazione")
+    await asyncio.sleep(0.35)
+    await runner.drain()
+    assert [o.outbox_id for o in channel.sent] == [never]  # item 1 is not submitted again
+    for item_id in (taken, never):
+        assert (await _item(sessions, item_id)).state is OutboxState.SENT
+    async with sessions() as s:
+        detail = (
+            await s.execute(
+                select(DeliveryAttempt.detail).where(DeliveryAttempt.outbox_id == taken)
+            )
+        ).scalar_one()
+    assert "accettazione" in detail
+
+
+async def test_non_accettazione_also_proves_the_provider_took_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    item_id = await _enqueue(sessions, 1)
+    await _crash_mid_send(sessions)
+    await _receipt(sessions, 1, "non-accettazione")
+    channel = ScriptedChannel("pec")
+    runner = _receipt_runner(sessions, channel, wait=0.001)
+    await runner.recover()
+    await runner.drain()
+    assert channel.sent == []
+    assert (await _item(sessions, item_id)).state is OutboxState.SENT
+
+
+async def test_periodic_recovery_leaves_items_in_flight_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    item_id = await _enqueue(sessions, 1)
+    gate = asyncio.Event()
+
+    class Slow(ScriptedChannel):
+        async def send(self, batch):  # type: ignore[no-untyped-def]
+            await gate.wait()
+            return await super().send(batch)
+
+    channel = Slow("pec")
+    runner = _receipt_runner(sessions, channel, wait=0.001)
+    sending = asyncio.create_task(runner.run_once())
+    await asyncio.sleep(0.05)
+    assert (await _item(sessions, item_id)).state is OutboxState.SENDING
+    assert await runner.recover() == 0  # the minute job while the send is in progress
+    gate.set()
+    assert await sending == 1
+    assert await runner.drain() == 0
+    assert len(channel.sent) == 1
