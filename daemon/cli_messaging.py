@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from daemon.config import ConfigError, Settings, parse_settings
+from daemon.config import ConfigError, Settings, load_settings
 from daemon.logs import setup_logging
 
 out, err = Console(), Console(stderr=True)
@@ -470,15 +470,12 @@ def add_parser(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run these commands alone (tests; `pecora` will carry them once wired)."""
-    from daemon.messaging import split_config
-
     parser = argparse.ArgumentParser(prog="pecora")
     parser.add_argument("--config", type=Path)
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        data, _ = split_config(args.config)
-        settings = parse_settings(data, source=str(args.config))
+        settings = load_settings(args.config)
     except ConfigError as exc:
         err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
         return 2

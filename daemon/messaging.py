@@ -1,16 +1,13 @@
 """Wiring of mass messaging into a running daemon: the campaign runner, the webhook receiver
 and the report poller, built from `Services` and the ``[campaigns]`` settings.
 
-`daemon/main.py` starts ``messaging_tasks(svc, campaigns, stop)`` in its TaskGroup. Until
-``Settings`` has a ``campaigns`` field, `campaign_settings` reads the section from the TOML
-file itself (and `daemon.messaging_main` runs the daemon with it, for the crash test).
+`daemon/wiring.py` starts ``messaging_tasks(svc, settings.campaigns, stop)`` in the daemon's
+TaskGroup.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import tomllib
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -18,28 +15,15 @@ from typing import Any
 from channels.http_provider import HttpProviderChannel
 from channels.registry import webhook_secrets
 from daemon.config import Settings
-from daemon.config_campaigns import CampaignSettings, from_mapping
+from daemon.config_campaigns import CampaignSettings
 from daemon.messaging_reports import ReportPoller, ReportReceiver
 from daemon.runners.campaigns import CampaignRunner
 from daemon.services import Services
 
 
-def split_config(path: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Read a TOML file into (the rest, the ``[campaigns]`` table)."""
-    if path is None and (env := os.environ.get("PECORA_CONFIG")):
-        path = Path(env)
-    if path is None:
-        return {}, None
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return data, data.pop("campaigns", None)
-
-
 def campaign_settings(settings: Settings, path: Path | None = None) -> CampaignSettings:
-    """The ``[campaigns]`` settings: from `Settings` once wired, else from the file."""
-    wired = getattr(settings, "campaigns", None)
-    if isinstance(wired, CampaignSettings):
-        return wired
-    return from_mapping(split_config(path)[1])
+    """The ``[campaigns]`` settings (``path`` is accepted for older callers and ignored)."""
+    return settings.campaigns
 
 
 def campaign_runner(svc: Services, cfg: CampaignSettings) -> CampaignRunner:

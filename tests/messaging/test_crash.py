@@ -39,8 +39,7 @@ pytestmark = pytest.mark.slow
 
 def _entry() -> list[str]:
     # Once daemon/main.py starts the messaging tasks, the plain daemon is the one to kill.
-    wired = "messaging_tasks" in (ROOT / "daemon" / "main.py").read_text()
-    return ["-m", "daemon"] if wired else ["-m", "daemon.messaging_main"]
+    return ["-m", "daemon"]
 
 
 def _config(tmp: Path, sink: int, ca: Path, sms: str, rol: str, hook: int) -> Path:
@@ -159,6 +158,7 @@ async def test_kill_9_during_campaign(tmp_path: Path) -> None:
                 await asyncio.sleep(0.5)
             proc.send_signal(signal.SIGTERM)
             rc = await asyncio.to_thread(proc.wait, 30)
+            assert final == want, f"not finished within the deadline: {final}"
         finally:
             if proc.poll() is None:
                 proc.kill()
