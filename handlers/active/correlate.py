@@ -60,7 +60,8 @@ def _event(m: SdiMessage) -> Event | None:
     if isinstance(m, RicevutaConsegna):
         return Event.RC
     if isinstance(m, NotificaScarto):
-        return Event.NS
+        codes = {e.codice for e in m.errori}
+        return Event.NS_DUPLICATE_NAME if codes == {"00002"} else Event.NS
     if isinstance(m, NotificaMancataConsegna):
         return Event.MC
     if isinstance(m, NotificaEsito):

@@ -49,6 +49,10 @@ class Event(enum.StrEnum):
     ERRORE_CONSEGNA = "errore-consegna"
     PREAVVISO = "preavviso-errore-consegna"
     NS = "NS"
+    # An NS whose only error is 00002 (file name already received) answers a second copy of
+    # a file SdI already has — after a resend at a crash. It says nothing about the file
+    # itself, whose own answer (RC, NS, MC) comes or came separately: recorded, never a move.
+    NS_DUPLICATE_NAME = "NS-00002"
     RC = "RC"
     MC = "MC"
     NE_EC01 = "NE-EC01"
@@ -108,6 +112,8 @@ def _pec(state: State, event: Event) -> State | None:
 
 def _sdi(state: State, event: Event, pa: bool) -> State | None:
     fresh = state in PEC_LEVEL  # SdI's first answer about this file
+    if event is Event.NS_DUPLICATE_NAME:
+        return None
     if event is Event.NS:
         return State.SDI_REJECTED if fresh else None
     if event is Event.RC:
