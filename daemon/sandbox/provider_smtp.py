@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["serve_submission"]
 
 log = logging.getLogger(__name__)
+_IN_FLIGHT: set[asyncio.Future[Any]] = set()  # submissions that outlive a hung-up client
 
 REPLY_530_AUTH_FIRST = "530 5.7.0 Authentication required"
 
@@ -60,9 +61,17 @@ class _SubmissionHandler:
         if isinstance(raw, str):  # only with decode_data=True, which we never set
             raw = raw.encode("utf-8", "surrogateescape")
         account = str(session.auth_data or "")
+        # A real provider that has taken a message carries it through even if the client
+        # hangs up before the reply: aiosmtpd cancels the handler on disconnect, so the
+        # submission runs as its own task (kept referenced until done) behind a shield.
+        task = asyncio.ensure_future(
+            self._provider.submit(envelope.mail_from or "", envelope.rcpt_tos, raw,
+                                  account=account)
+        )
+        _IN_FLIGHT.add(task)
+        task.add_done_callback(_IN_FLIGHT.discard)
         try:
-            outcome = await self._provider.submit(envelope.mail_from or "", envelope.rcpt_tos,
-                                                  raw, account=account)
+            outcome = await asyncio.shield(task)
         except SubmissionRejected as exc:
             log.info("provider %s: SMTP submission by %s rejected: %s", self._provider.domain,
                      account, exc.reply)

@@ -28,7 +28,6 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from daemon import invoicing
@@ -184,12 +183,6 @@ async def _store_counts(settings: Settings) -> dict[str, int]:
         await engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the sandbox provider abandons a submission it already acknowledged (accettazione "
-    "issued) when the client disconnects mid-DATA (aiosmtpd cancels the handler): "
-    "daemon/sandbox/provider_smtp.py must shield SandboxProvider.submit; drop this marker then",
-)
 async def test_kill_9_during_batch_send_sends_each_invoice_once(tmp_path: Path) -> None:
     seed = int(os.environ.get("PECORA_CRASH_SEED", time.time_ns() % 100_000))
     rng = random.Random(seed)
