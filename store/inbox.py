@@ -144,6 +144,7 @@ class Recovery:
 
     requeued: int
     bad: int
+    last_id: int | None = None  # the newest item this recovery touched
 
 
 async def recover(
@@ -195,7 +196,7 @@ async def recover(
             item.state = InboxState.QUEUED
             requeued += 1
     await session.flush()
-    return Recovery(requeued=requeued, bad=bad)
+    return Recovery(requeued=requeued, bad=bad, last_id=orphans[-1].id if orphans else None)
 
 
 async def requeue(session: AsyncSession, item_id: int, *, now: datetime) -> bool:

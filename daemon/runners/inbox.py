@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -20,7 +21,7 @@ from daemon.config import InboxSettings
 from daemon.metrics import Metrics
 from daemon.waiting import wait_any
 from handlers.run import process
-from handlers.work import Disposition, Work
+from handlers.work import Disposition, Outcome, Work
 from store import inbox
 from store.archive import Archive
 from store.clock import utcnow
@@ -30,6 +31,16 @@ log = logging.getLogger(__name__)
 decisions = logging.getLogger("pecora.decisions")
 
 _STATE = {Disposition.DONE: InboxState.DONE, Disposition.QUARANTINE: InboxState.QUARANTINED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """One item after its pipeline: the outcome, or the error that shunts it."""
+
+    item: InboxItem
+    outcome: Outcome | None
+    error: str | None
+    traceback: str | None
 
 
 class InboxRunner:
@@ -56,6 +67,7 @@ class InboxRunner:
         self._wake = wake
         self._metrics = metrics
         self._store_down = False
+        self._careful_until: int | None = None  # one item per batch up to this id
 
     async def recover(self) -> inbox.Recovery:
         """Requeue what a previous run of this node left claimed; poison goes to bad."""
@@ -67,6 +79,8 @@ class InboxRunner:
                 stale_after=timedelta(minutes=self._settings.stale_claim_minutes),
                 now=utcnow(),
             )
+        if rec.requeued and rec.last_id is not None:
+            self._careful_until = rec.last_id  # see `run_once`
         if rec.requeued or rec.bad:
             log.warning(
                 "inbox recovery: %d requeued, %d poison items moved to bad", rec.requeued, rec.bad
@@ -87,23 +101,29 @@ class InboxRunner:
                 await self._idle(stop)
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
-        """Claim one batch and process it; return how many items were finished."""
+        """Claim one batch, decide every item, apply them in one transaction; return the count.
+
+        After a crash the items it left claimed are processed one per batch ("careful mode"),
+        so that a message that kills the process is blamed alone and reaches ``bad``.
+        """
+        limit = 1 if self._careful_until is not None else self._settings.batch_size
         async with self._sessions() as session, session.begin():
-            batch = await inbox.claim(
-                session, self._worker, limit=self._settings.batch_size, now=utcnow()
-            )
+            batch = await inbox.claim(session, self._worker, limit=limit, now=utcnow())
         if self._store_down:
             log.warning("store reachable again: inbox processing resumed")
             self._store_down = False
-        finished = 0
+        decided: list[_Decided] = []
         for index, item in enumerate(batch):
             if stop is not None and stop.is_set():
                 async with self._sessions() as session, session.begin():
                     await inbox.unclaim(session, [i.id for i in batch[index:]], now=utcnow())
                 break
-            await self._dispose(item)
-            finished += 1
-        return finished
+            decided.append(await self._decide_item(item))
+        if decided:
+            await self._apply_batch(decided)
+            if self._careful_until is not None and decided[-1].item.id >= self._careful_until:
+                self._careful_until = None
+        return len(decided)
 
     async def drain(self) -> int:
         """Process until the queue is empty (tests, `pecora inbox` tools); return the count."""
@@ -112,56 +132,95 @@ class InboxRunner:
             total += n
         return total
 
-    async def _dispose(self, item: InboxItem) -> None:
-        route = None
+    async def _decide_item(self, item: InboxItem) -> _Decided:
+        """Run the pure pipeline for one item (no store writes); a bug is kept for shunting."""
         try:
             raw = await self._archive.get(item.sha256)
             work = Work(
                 item.id, raw, item.received_at, item.source, item.mailbox, facts=self._facts
             )
-            # Parsing and verifying can take real CPU on large messages: keep the loop free.
+            # Parsing and verifying take real CPU on large messages: keep the loop free.
             outcome = await asyncio.to_thread(
                 process, work, max_bytes=self._settings.max_message_bytes
             )
-            route = outcome.route
-            disposition, reason = outcome.disposition, outcome.reason
-            try:
-                async with self._sessions() as session, session.begin():
-                    now = utcnow()
-                    ctx = ApplyContext(inbox_id=item.id, now=now, archive=self._archive)
-                    await apply(session, outcome.effects, ctx)
+        except (OperationalError, DBAPIError):
+            raise
+        except Exception as exc:  # a bug (or lost bytes): shunted with its traceback
+            log.exception("item %d shunted", item.id)
+            return _Decided(item, None, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        return _Decided(item, outcome, None, None)
+
+    async def _apply_batch(self, decided: list[_Decided]) -> None:
+        """Apply every decided item in one transaction, each inside its own savepoint.
+
+        One commit (one fsync) per batch instead of per item; a savepoint keeps an item whose
+        effects match nothing (`Unmatched`, held) or raise (a bug, shunted) from touching the
+        others. A store failure aborts the batch: its items stay claimed and are recovered.
+        """
+        logged: list[tuple[int, str | None, str, str]] = []
+        async with self._sessions() as session, session.begin():
+            now = utcnow()
+            for d in decided:
+                item = d.item
+                if d.outcome is None:
                     await inbox.finish(
-                        session, item.id, _STATE[disposition], route=route, reason=reason, now=now
+                        session,
+                        item.id,
+                        InboxState.SHUNTED,
+                        reason=d.error,
+                        traceback=d.traceback,
+                        now=now,
                     )
-            except Unmatched as exc:  # rolled back: keep the item, held with the reason
-                disposition, reason = Disposition.QUARANTINE, f"unmatched: {exc}"
-                async with self._sessions() as session, session.begin():
+                    logged.append((item.id, None, "shunted", d.error or ""))
+                    continue
+                route, disposition, reason = (
+                    d.outcome.route,
+                    d.outcome.disposition,
+                    d.outcome.reason,
+                )
+                try:
+                    async with session.begin_nested():
+                        ctx = ApplyContext(inbox_id=item.id, now=now, archive=self._archive)
+                        await apply(session, d.outcome.effects, ctx)
+                        await inbox.finish(
+                            session,
+                            item.id,
+                            _STATE[disposition],
+                            route=route,
+                            reason=reason,
+                            now=now,
+                        )
+                except Unmatched as exc:  # its savepoint rolled back: held with the reason
+                    reason = f"unmatched: {exc}"
                     await inbox.finish(
                         session,
                         item.id,
                         InboxState.QUARANTINED,
                         route=route,
                         reason=reason,
-                        now=utcnow(),
+                        now=now,
                     )
-        except (OperationalError, DBAPIError):
-            raise  # the store is down: the item stays claimed and is recovered, not shunted
-        except Exception as exc:  # any other exception is a bug: shunt, keep going
-            tb = traceback.format_exc()
-            log.exception("item %d shunted", item.id)
-            async with self._sessions() as session, session.begin():
-                await inbox.finish(
-                    session,
-                    item.id,
-                    InboxState.SHUNTED,
-                    route=route,
-                    reason=f"{type(exc).__name__}: {exc}",
-                    traceback=tb,
-                    now=utcnow(),
-                )
-            self._decide(item.id, route, "shunted", f"{type(exc).__name__}: {exc}")
-            return
-        self._decide(item.id, route, disposition.value, reason)
+                    logged.append((item.id, route, Disposition.QUARANTINE.value, reason))
+                    continue
+                except (OperationalError, DBAPIError):
+                    raise
+                except Exception as exc:  # a bug in an applier: shunt this one, keep going
+                    log.exception("item %d shunted", item.id)
+                    reason = f"{type(exc).__name__}: {exc}"
+                    await inbox.finish(
+                        session,
+                        item.id,
+                        InboxState.SHUNTED,
+                        route=route,
+                        reason=reason,
+                        traceback=traceback.format_exc(),
+                        now=now,
+                    )
+                    logged.append((item.id, route, "shunted", reason))
+                    continue
+                logged.append((item.id, route, disposition.value, reason))
+        for item_id, route, outcome, reason in logged:  # only what was committed is told
+            self._decide(item_id, route, outcome, reason)
 
     def _decide(self, item_id: int, route: str | None, outcome: str, reason: str) -> None:
         decisions.info(

@@ -102,3 +102,20 @@ async def test_unmatched_effect_quarantines_with_its_reason(
     assert item.state is InboxState.QUARANTINED
     assert item.reason == "unmatched: no invoice with that file name"
     assert item.route == "test-route"
+
+
+async def test_after_a_crash_the_claimed_items_go_one_per_batch(
+    sessions: async_sessionmaker[AsyncSession], archive: FilesystemArchive
+) -> None:
+    ids = [
+        await _put(sessions, archive, f"From: a@b\r\n\r\nbody {n}\r\n".encode()) for n in range(5)
+    ]
+    async with sessions() as s, s.begin():  # a crash with three items claimed
+        assert len(await inbox.claim(s, "w", limit=3, now=utcnow())) == 3
+    runner = _runner(sessions, archive)
+    rec = await runner.recover()
+    assert rec.last_id == ids[2]
+    # one item per batch while a process-killing message may be among them ...
+    assert [await runner.run_once() for _ in range(3)] == [1, 1, 1]
+    # ... then whole batches again
+    assert await runner.run_once() == 2
