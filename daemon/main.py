@@ -79,7 +79,6 @@ def _scheduler(svc: Services) -> AsyncIOScheduler:
 def _archive_jobs(scheduler: AsyncIOScheduler, svc: Services) -> None:
     """Close yesterday's pacchetto di versamento, then back up and prune (domain.md §6)."""
     from daemon.archive.jobs import build_daily_package, daily_backup
-    from daemon.archive.settings import open_archive
 
     settings, cfg = svc.settings, svc.settings.archive
     if cfg.signing_key is not None:  # a PdV index is signed with the conservation key
@@ -88,7 +87,7 @@ def _archive_jobs(scheduler: AsyncIOScheduler, svc: Services) -> None:
             "cron",
             hour=0,
             minute=15,
-            args=(svc.sessions, open_archive(settings, cfg), cfg),
+            args=(svc.sessions, svc.conservation, cfg),
             id="archive-daily-package",
         )
     else:
