@@ -138,3 +138,51 @@ async def test_changed_sdi_address_is_learned_and_used(
 
 async def _is(value: object, expected: S) -> bool:
     return await value == expected  # type: ignore[misc]
+
+
+async def test_resend_after_ns_uses_a_new_file_name_same_number_and_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon import invoicing
+    from store.clock import utcnow
+
+    settings = daemon_settings(
+        tmp_path, sandbox={"enabled": True, "smtp_port": free_port(), "clock_factor": 3600})
+    engine = create_engine(settings.database_url())
+    sessions = session_factory(engine)
+    archive = FilesystemArchive(settings.archive_dir)
+
+    async def rejections(invoice_id: int) -> int:
+        async with sessions() as s:
+            found = await invoices.get(s, invoice_id)
+            events = await invoices.history(s, invoice_id)
+        ns = [e for e in events if e.source == "sdi" and e.kind == "NS"]
+        return len(ns) if found is not None and found.state is S.SDI_REJECTED else 0
+
+    try:
+        with capture_sandbox(monkeypatch):
+            async with running(settings):
+                async with sessions() as s, s.begin():
+                    await seed_parties(s)
+                    key = await customer(s, "SCARTO1")  # SdI answers NS 00404 every time
+                first = await create_and_send(sessions, archive, CFG, key)
+                await wait_for(lambda: _ge(rejections(first.id), 1), timeout=30)
+                async with sessions() as s, s.begin():
+                    ctx = invoicing.SendContext(
+                        CFG, invoicing.load_signer(CFG, sandbox=True), archive,
+                        "fatture@pec.sandbox.test")
+                    await invoicing.send_invoice(s, first.id, ctx, now=utcnow())
+                await wait_for(lambda: _ge(rejections(first.id), 2), timeout=30)
+        async with sessions() as s:
+            txs = await invoices.transmissions(s, first.id)
+            again = await invoices.get(s, first.id)
+    finally:
+        await engine.dispose()
+    assert again is not None
+    assert (again.numero, again.data) == (first.numero, first.data)
+    assert len(txs) == 2
+    assert txs[0].file_name != txs[1].file_name  # a name SdI has seen is never reused (00002)
+
+
+async def _ge(value: object, expected: int) -> bool:
+    return await value >= expected  # type: ignore[misc, operator, no-any-return]
