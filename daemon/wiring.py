@@ -100,6 +100,9 @@ def area_tasks(svc: Services, stop: asyncio.Event) -> list[tuple[str, Coroutine[
             svc.sessions,
             desk_jobs.bot_options(svc.settings.bot),
             sla_text=desk_jobs.sla_text(svc.settings.bot.desk, cal),
+            invoices=desk_jobs.invoice_hooks(
+                svc.settings.bot, svc.settings.passive, svc.archive
+            ),
         )
         tasks.append(("bot", bot.run(stop)))
     return tasks
