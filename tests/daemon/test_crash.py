@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from store.db import create_engine, session_factory
 from store.models import InboxItem, InboxState, PecReceipt
@@ -90,6 +90,8 @@ async def _counts(db: Path) -> tuple[int, int, int]:
     engine = create_engine(f"sqlite+aiosqlite:///{db}")
     try:
         async with session_factory(engine)() as s:
+            if not await s.run_sync(lambda sync: inspect(sync.bind).has_table("inbox_item")):
+                return 0, 0, 0  # killed before its first migration committed
             items = await s.scalar(select(func.count()).select_from(InboxItem))
             done = await s.scalar(select(func.count()).where(InboxItem.state == InboxState.DONE))
             receipts = await s.scalar(select(func.count()).select_from(PecReceipt))
@@ -110,19 +112,29 @@ async def test_kill_9_during_ingest_loses_and_duplicates_nothing(
     db = tmp_path / "data" / "pecora.db"
     kills = 0
     progress: list[tuple[int, int, int]] = []  # (items, done, receipts) after each kill
-    for _ in range(4):  # four crashes at random moments of the ingest/processing
+    # Four crashes at random points of the work, measured as rows ingested + rows done
+    # (0 .. 2N), so every kill lands mid-ingest or mid-processing however fast the run is.
+    targets = sorted(rng.uniform(0.05, 1.9) * N for _ in range(4))
+    for target in targets:
         proc = _start(config, mail_user, log)
-        await asyncio.sleep(rng.uniform(0.8, 2.5))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            items, done, _ = await _counts(db) if db.exists() else (0, 0, 0)
+            if items + done >= target:
+                break
+            await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         kills += 1
         progress.append(await _counts(db) if db.exists() else (0, 0, 0))
+    ready_before = log.read_text().count("pecora ready")
     proc = _start(config, mail_user, log)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if db.exists() and (await _counts(db))[1] == N:
-                break
+            started = log.read_text().count("pecora ready") > ready_before
+            if started and db.exists() and (await _counts(db))[1] == N:
+                break  # (SIGTERM before the daemon is up would only test the default action)
             await asyncio.sleep(0.25)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
