@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.auth import audit, may, roles
 from bot.buttons import issue, verb
 from bot.context import BotContext, Callback
-from store import inbox, mailboxes, outbox
+from store import campaign_reports, campaigns, inbox, mailboxes, outbox
 from store.action_tokens import Button, Redeemed
 from store.bot_users import Role
 from store.clock import utcnow
@@ -33,7 +33,8 @@ async def _operator(ctx: BotContext, update: Update) -> bool:
 
 
 def status_cmd(ctx: BotContext) -> Callback:
-    """/status: inbox and outbox depths, mailbox errors, the newest held items."""
+    """/status: inbox and outbox depths, running campaigns' progress, mailbox errors, the
+    newest held items."""
 
     async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await _operator(ctx, update):
@@ -44,7 +45,15 @@ def status_cmd(ctx: BotContext) -> Callback:
             boxes = await mailboxes.all_positions(session)
             held = await inbox.listing(session, states=HELD, limit=3)
             failed = await outbox.listing(session, states=[OutboxState.FAILED], limit=3)
+            active = await campaigns.running(session)
+            progress = [(c, await campaign_reports.counts(session, c.id)) for c in active[:5]]
         lines = ["Stato pecora", "Inbox: " + _counts(ind), "Outbox: " + _counts(outd)]
+        for campaign, per_channel in progress:  # mass messaging in progress
+            done = "; ".join(
+                f"{ch} " + ", ".join(f"{st} {n}" for st, n in sorted(states.items()) if n)
+                for ch, states in sorted(per_channel.items())
+            )
+            lines.append(f"Campagna {campaign.name}: {done or 'in preparazione'}")
         for box in boxes:
             err = f" errore: {box.last_error}" if box.last_error else " ok"
             lines.append(f"Casella {box.mailbox}: uid {box.last_uid}{err}")

@@ -167,3 +167,29 @@ async def test_errors_are_logged_and_alerted_once(
     # One alert for two failures (throttled), nothing else said: the gate failed closed.
     assert len(api.sent()) == 1 and "kaboom" in alerts[0].params["text"]
     assert len(runner.errors.seen) == 2
+
+
+async def test_status_shows_running_campaigns(
+    api: FakeBotApi, start_bot: Start, sessions: Sessions
+) -> None:
+    from store import campaigns
+    from store.models_messaging import CampaignState
+
+    async with sessions() as s, s.begin():
+        cid = await campaigns.create(
+            s,
+            campaigns.NewCampaign(
+                name="Assemblea 2026",
+                subject="Convocazione",
+                body="Gentile {{ name }}",
+                channels=("email",),
+                segment={},
+                sender="albo@ordine.test",
+            ),
+            now=utcnow(),
+        )
+        await campaigns.set_state(s, cid, CampaignState.RUNNING, now=utcnow())
+    await start_bot()
+    await api.push_text(OPERATOR, "/status")
+    (status,) = await api.wait_for("sendMessage", where=_to(OPERATOR))
+    assert "Campagna Assemblea 2026" in status.params["text"]
