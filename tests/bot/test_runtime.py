@@ -193,3 +193,54 @@ async def test_status_shows_running_campaigns(
     await api.push_text(OPERATOR, "/status")
     (status,) = await api.wait_for("sendMessage", where=_to(OPERATOR))
     assert "Campagna Assemblea 2026" in status.params["text"]
+
+
+async def test_webhook_mode_takes_updates_with_the_secret_only(
+    api: FakeBotApi, start_bot: Start, sessions: Sessions, archive: FilesystemArchive
+) -> None:
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from tests.support.net import free_port
+
+    await _quarantined(sessions, archive)
+    port = free_port()
+    await start_bot(
+        mode="webhook",
+        webhook_url="https://pecora.example.it/telegram",
+        webhook_secret="webhook-s3cret",
+        webhook_host="127.0.0.1",
+        webhook_port=port,
+    )
+    (registered,) = await api.wait_for("setWebhook")
+    assert registered.params["url"] == "https://pecora.example.it/telegram"
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 900,
+            "date": int(time.time()),
+            "chat": {"id": OPERATOR, "type": "private"},
+            "from": {"id": OPERATOR, "is_bot": False, "first_name": "Op"},
+            "text": "/status",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+        },
+    }
+
+    def post(secret: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/telegram",
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert await asyncio.to_thread(post, "forged") == 403
+    assert await asyncio.to_thread(post, "webhook-s3cret") == 200
+    (status,) = await api.wait_for("sendMessage", where=_to(OPERATOR))
+    assert "quarantined 1" in status.params["text"]

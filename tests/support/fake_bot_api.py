@@ -240,6 +240,12 @@ class FakeBotApi:
     async def _m_deleteWebhook(self, p: dict[str, Any]) -> Any:
         return True
 
+    async def _m_setWebhook(self, p: dict[str, Any]) -> Any:
+        # Telegram takes only HTTPS webhooks (and a secret token of the allowed alphabet).
+        if not str(p.get("url", "")).startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        return True
+
     async def _m_setMyCommands(self, p: dict[str, Any]) -> Any:
         return True
 
