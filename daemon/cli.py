@@ -14,27 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
+from daemon.cli_output import emit as _emit
+from daemon.cli_output import err, out
 from daemon.config import ConfigError, Settings, load_settings
 from daemon.logs import setup_logging
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # messages are grepped: never wrap them
-
-
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> None:
-    if args.json:
-        print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=title)
-    for key in rows[0] if rows else ["(empty)"]:
-        table.add_column(key)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

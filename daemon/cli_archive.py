@@ -18,28 +18,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from daemon.archive.settings import ArchiveSettings, archive_settings, load, open_archive
+from daemon.cli_output import emit as _emit
+from daemon.cli_output import err, out
 from daemon.config import ConfigError, Settings
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> None:
-    if args.json:
-        print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=title)
-    for key in rows[0] if rows else ["(empty)"]:
-        table.add_column(key)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 def _cfg(args: argparse.Namespace, settings: Settings) -> ArchiveSettings:

@@ -18,27 +18,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
+from daemon.cli_output import emit as _emit
+from daemon.cli_output import err, out
 from daemon.config import ConfigError, Settings, load_settings
 from daemon.logs import setup_logging
 
-out, err = Console(), Console(stderr=True)
 _FINAL = ("accepted", "delivered", "failed", "suppressed", "cancelled")
 
 
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=title)
-    for key in rows[0] if rows else ["(empty)"]:
-        table.add_column(key)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 def _read_blocking(path: str) -> bytes:

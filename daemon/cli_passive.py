@@ -19,15 +19,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from daemon.cli_output import emit as _emit
+from daemon.cli_output import err, out
 from daemon.config import ConfigError, Settings, load_settings
 from daemon.config_passive import PassiveSettings, decision_policy
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _passive(settings: Settings) -> PassiveSettings:
@@ -49,16 +46,6 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> None:
-    if args.json:
-        print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=title)
-    for key in rows[0] if rows else ["(empty)"]:
-        table.add_column(key)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 def _deadline(file: Any, inv: Any, now: dt.datetime) -> str | None:
