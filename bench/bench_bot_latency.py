@@ -46,8 +46,8 @@ from store.db import create_engine, session_factory  # noqa: E402
 from store.models import InboxItem  # noqa: E402
 from store.models_passive import ReceivedInvoice  # noqa: E402
 from store.passive import DecisionPolicy  # noqa: E402
+from tests.daemon.passive.harness import HoldingMailbox, Passive, replace_numero  # noqa: E402
 from tests.handlers.formats.fatturapa import factory  # noqa: E402
-from tests.passive.harness import HoldingMailbox, Passive, replace_numero  # noqa: E402
 from tests.support.daemon import daemon_settings, running  # noqa: E402
 from tests.support.dovecot import Dovecot, MailUser, free_port  # noqa: E402
 from tests.support.fake_bot_api import FakeBotApi  # noqa: E402

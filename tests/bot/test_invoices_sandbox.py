@@ -23,8 +23,8 @@ from store.clock import utcnow
 from store.models_passive import ReviewState
 from store.passive import DecisionPolicy
 from tests.bot.conftest import APPROVER, APPROVERS, options
+from tests.daemon.passive.harness import Passive, passive_world
 from tests.handlers.formats.fatturapa import factory
-from tests.passive.harness import Passive, passive_world
 from tests.support.fake_bot_api import FakeBotApi
 
 PA_OFFICE = "UFX001"

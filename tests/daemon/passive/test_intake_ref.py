@@ -160,7 +160,7 @@ async def test_cli_lists_shows_and_decides(tmp_path: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "daemon.cli_passive", "--config",
                                str(config), "passive", *args], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parents[2], timeout=60)
+                              cwd=Path(__file__).resolve().parents[3], timeout=60)
 
     listed = await asyncio.to_thread(cli, "list", "--to-review", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 CSV = """member_id;name;email;pec;mobile;street;cap;city;province;tags;opt_out;titolo
 A1;Ada Rossi;ada@mail.test;ada@pec.test;+39 333 1234567;Via Roma 1;00100;Roma;RM;iscritti;;Avv.

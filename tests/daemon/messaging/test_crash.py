@@ -26,11 +26,11 @@ from store.campaign_reports import counts
 from store.clock import utcnow
 from store.db import create_engine, session_factory
 from store.models_messaging import CampaignState
-from tests.messaging.helpers import member_row, seed
+from tests.daemon.messaging.helpers import member_row, seed
 from tests.support.net import free_port
 from tests.support.smtp_sink import PASSWORD, USER, SmtpSink
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 N = 2000
 SECRET = "crash-secret"
 CHANNELS = ("email", "sms", "registered-mail")

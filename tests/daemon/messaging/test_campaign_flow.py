@@ -14,7 +14,7 @@ from store.campaign_reports import counts, deliveries
 from store.clock import utcnow
 from store.models import InboxItem, OutboxItem, PecReceipt
 from store.models_messaging import Campaign, CampaignDelivery, CampaignState
-from tests.messaging.helpers import member_row, new_campaign, runners, seed, settle
+from tests.daemon.messaging.helpers import member_row, new_campaign, runners, seed, settle
 
 ALIASES = {"pec": "pec-main", "email": "mail-main"}
 

@@ -20,8 +20,8 @@ from store.models_passive import (
     ReceivedDelivery,
     ReviewState,
 )
+from tests.daemon.passive.harness import POLICY, passive_world
 from tests.handlers.formats.fatturapa import factory
-from tests.passive.harness import POLICY, passive_world
 from tests.support.daemon import wait_for
 
 PA_OFFICE = "UFX001"  # not a scenario code: SdI just delivers and waits for our EC

@@ -19,8 +19,8 @@ from store.archive_worm import WormArchive
 from store.clock import utcnow
 from store.models_archive import ArchiveLink, ArchiveParty, ArchiveUnit
 from tests.conftest import reset_database
+from tests.daemon.passive.harness import POLICY, Passive, passive_world
 from tests.handlers.formats.fatturapa import factory
-from tests.passive.harness import POLICY, Passive, passive_world
 from tests.support.daemon import wait_for
 
 PA_OFFICE = "UFX001"  # not a scenario code: SdI just delivers and waits for our EC

@@ -27,7 +27,7 @@ from daemon.runners.campaigns import CampaignRunner
 from daemon.runners.outbox import OutboxRunner
 from store.archive import FilesystemArchive
 from store.campaign_reports import counts
-from tests.messaging.helpers import member_row, new_campaign, runners, seed
+from tests.daemon.messaging.helpers import member_row, new_campaign, runners, seed
 from tests.support.daemon import wait_for
 
 SECRET = "whsec-test"
