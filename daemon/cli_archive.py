@@ -21,14 +21,15 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from daemon.archive.settings import ArchiveSettings, archive_settings, load, open_archive
+from daemon.archive.settings import open_archive
 from daemon.cli_output import emit as _emit
 from daemon.cli_output import err, out
-from daemon.config import ConfigError, Settings
+from daemon.config import ConfigError, Settings, load_settings
+from daemon.config_archive import ArchiveSettings
 
 
 def _cfg(args: argparse.Namespace, settings: Settings) -> ArchiveSettings:
-    return archive_settings(settings, getattr(args, "archive_settings", None))
+    return settings.archive
 
 
 @asynccontextmanager
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
-        settings, args.archive_settings = load(args.config)
+        settings = load_settings(args.config)
         result: int = asyncio.run(args.func(args, settings))
     except ConfigError as exc:
         err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)

@@ -156,7 +156,7 @@ async def cmd_campaign_create(args: argparse.Namespace, settings: Settings) -> i
 
 
 async def cmd_campaign_preview(args: argparse.Namespace, settings: Settings) -> int:
-    from daemon.messaging import campaign_runner, campaign_settings
+    from daemon.messaging import campaign_runner
     from store import albo, campaigns
     from store.clock import utcnow
 
@@ -167,7 +167,7 @@ async def cmd_campaign_preview(args: argparse.Namespace, settings: Settings) -> 
         if campaign is None:
             err.print(f"no campaign {args.campaign}")
             return 1
-        planner = await campaign_runner(svc, campaign_settings(settings, args.config)).planner(
+        planner = await campaign_runner(svc, settings.campaigns).planner(
             campaign
         )
         after = 0

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from channels.http_provider import HttpProviderChannel
 from channels.registry import webhook_secrets
-from daemon.config import Settings
 from daemon.config_campaigns import CampaignSettings
 from daemon.messaging_reports import ReportPoller, ReportReceiver
 from daemon.runners.campaigns import CampaignRunner
 from daemon.services import Services
-
-
-def campaign_settings(settings: Settings, path: Path | None = None) -> CampaignSettings:
-    """The ``[campaigns]`` settings (``path`` is accepted for older callers and ignored)."""
-    return settings.campaigns
 
 
 def campaign_runner(svc: Services, cfg: CampaignSettings) -> CampaignRunner:

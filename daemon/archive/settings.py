@@ -1,20 +1,11 @@
-"""What the ``[archive]`` table opens: the WORM backend; and loading it with the settings."""
+"""What the ``[archive]`` table opens: the WORM backend (filesystem or S3 Object Lock)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from daemon.config import ConfigError, Settings, load_settings
+from daemon.config import ConfigError, Settings
 from daemon.config_archive import ArchiveSettings
 from store.archive_s3 import S3ObjectLockArchive
 from store.archive_worm import RetainedFilesystemArchive, WormArchive
-
-
-def archive_settings(
-    settings: Settings, fallback: ArchiveSettings | None = None
-) -> ArchiveSettings:
-    """The ``[archive]`` table of ``settings``."""
-    return settings.archive
 
 
 def open_archive(settings: Settings, cfg: ArchiveSettings) -> WormArchive:
@@ -31,9 +22,3 @@ def open_archive(settings: Settings, cfg: ArchiveSettings) -> WormArchive:
             prefix=cfg.s3.prefix,
         )
     return RetainedFilesystemArchive(settings.archive_dir)
-
-
-def load(path: Path | None) -> tuple[Settings, ArchiveSettings]:
-    """Load the configuration file; return the settings and their ``[archive]`` table."""
-    settings = load_settings(path)
-    return settings, settings.archive
