@@ -10,6 +10,7 @@ crash is recognised by the provider and answered with the first submission's id.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import hmac
 import json
@@ -56,7 +57,7 @@ class StatusEvent:
     raw: str
 
 
-class HttpProviderChannel:
+class HttpProviderChannel(abc.ABC):
     """Base of the HTTP adapters: one aiohttp session, concurrent-safe, sequential per batch."""
 
     concurrent = True
@@ -158,17 +159,17 @@ class HttpProviderChannel:
             return []
         return self.parse_status(provider_ref, data)
 
+    @abc.abstractmethod
     def status_path(self, provider_ref: str) -> str:
         """Where the status of a submission is read."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def parse_status(self, provider_ref: str, data: Any) -> list[StatusEvent]:
         """Events from a polling answer."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def parse_callback(self, body: bytes) -> list[StatusEvent]:
         """Events from a webhook body (signature already checked by the receiver)."""
-        raise NotImplementedError
 
 
 def _failure(outbox_id: int, status: int, data: Any, headers: Mapping[str, str]) -> Delivery | None:

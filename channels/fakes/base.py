@@ -9,6 +9,7 @@ check "exactly one accepted submission per recipient".
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import itertools
@@ -49,7 +50,7 @@ class Faults:
     fate: Callable[[dict[str, Any]], str] = lambda doc: "delivered"  # or "failed"
 
 
-class FakeProvider:
+class FakeProvider(abc.ABC):
     """Base of the fakes: submission bookkeeping, faults, report delivery, serving."""
 
     prefix = "fake"
@@ -75,17 +76,17 @@ class FakeProvider:
         self.routes(self.app)
 
     # --- what the subclasses define -------------------------------------------------------
+    @abc.abstractmethod
     def routes(self, app: web.Application) -> None:
         """Register the provider's endpoints."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def answer(self, sub: Submission) -> dict[str, Any]:
         """The body answering a submission."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def lifecycle(self, sub: Submission, fate: str) -> list[dict[str, Any]]:
         """The report bodies a submission produces, in their true order."""
-        raise NotImplementedError
 
     # --- shared machinery -----------------------------------------------------------------
     @property

@@ -11,7 +11,6 @@ from alembic import op
 
 from store.models import UtcDateTime
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
