@@ -128,10 +128,16 @@ async def post_card(ctx: BotContext, bot: Bot, new: bot_feed.NewPassive) -> None
 async def _write_on_card(ctx: BotContext, bot: Bot, invoice_id: int, footer: str,
                          markup: InlineKeyboardMarkup | None = None) -> None:
     """Rewrite the card: summary, then ``footer`` (the decision), with ``markup`` or none."""
-    async with ctx.sessions() as session:
-        card = await bot_feed.get_mark(session, bot_feed.PASSIVE, invoice_id)
-        d = await passive_queries.detail(session, invoice_id)
-        dues = await bot_feed.due_dates(session, [invoice_id])
+    for _ in range(50):
+        async with ctx.sessions() as session:
+            card = await bot_feed.get_mark(session, bot_feed.PASSIVE, invoice_id)
+            d = await passive_queries.detail(session, invoice_id)
+            dues = await bot_feed.due_dates(session, [invoice_id])
+        if card is not None and card.message_id is not None:
+            break
+        # `post_card` records where the card is right after Telegram answered the send: a
+        # press that quick finds no mark yet, so wait for it (bounded) rather than skip.
+        await asyncio.sleep(0.05)
     if card is None or card.chat_id is None or card.message_id is None or d is None:
         return
     text = summary(ctx, d.invoice, d.file, dues.get(invoice_id)) + "\n\n" + footer

@@ -57,6 +57,17 @@ async def _card(api: FakeBotApi) -> tuple[int, str]:
     return max(m for (c, m) in api.messages if c == APPROVERS), str(sent.params["caption"])
 
 
+async def _message_saying(api: FakeBotApi, text: str) -> int:
+    # The fake records a call before it stores the message: find the prompt by its text.
+    for _ in range(300):
+        found = [m for (c, m), body in api.messages.items()
+                 if c == APPROVERS and text in str(body.get("text", ""))]
+        if found:
+            return max(found)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message saying {text!r}")
+
+
 async def _caption(api: FakeBotApi, msg: int, expect: str) -> str:
     for _ in range(300):
         caption = str(api.messages[(APPROVERS, msg)].get("caption", ""))
@@ -79,7 +90,7 @@ async def test_pa_invoice_decided_in_chat_ec_reaches_sdi(
         if not accept:
             await api.wait_for("sendMessage", where=lambda c: "motivo del rifiuto" in
                                str(c.params.get("text")))
-            prompt = max(m for (c, m) in api.messages if c == APPROVERS)
+            prompt = await _message_saying(api, "motivo del rifiuto")
             await api.push_text(APPROVER, "CIG mancante", chat_id=APPROVERS, reply_to=prompt)
         text = await _caption(api, msg, "Accettata da Anna" if accept else "Rifiutata da Anna")
         assert ("EC01" if accept else "EC02") in text and "queued to" in text
