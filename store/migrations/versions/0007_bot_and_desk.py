@@ -11,7 +11,6 @@ from alembic import op
 
 from store.models import UtcDateTime
 
-
 revision = '0007'
 down_revision = '0002'
 branch_labels = None
@@ -100,7 +99,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('message_id')
     )
     op.create_index('ix_ticket_event_ticket_id', 'ticket_event', ['ticket_id'], unique=False)
-    op.create_index('ix_ticket_event_announce', 'ticket_event', ['announced_at', 'id'], unique=False)
+    op.create_index(
+        'ix_ticket_event_announce', 'ticket_event', ['announced_at', 'id'], unique=False
+    )
 
 
 def downgrade() -> None:
