@@ -2,10 +2,13 @@
 
 Both send to the same loopback aiosmtpd sink (its own process) with the same concurrency (10
 connections). pecora runs in a child process from "campaign started" to "every delivery
-accepted": fan-out, outbox claims, sends, recording, delivery states (SQLite, WAL). Prints
-messages/s side by side, the ratio (target >= 0.7) and pecora's peak RSS (target < 300 MB).
+accepted": fan-out, outbox claims, sends, recording, delivery states. Prints messages/s side
+by side, the ratio (target >= 0.7) and pecora's peak RSS (target < 300 MB).
 
-usage: .venv/bin/python bench/bench_campaign.py [--n 10000] [--concurrency 10]
+The store is a fresh SQLite file (WAL, synchronous=FULL) unless ``--db`` names a PostgreSQL
+database, which must be a throw-away one: its public schema is dropped and recreated.
+
+usage: .venv/bin/python bench/bench_campaign.py [--n 10000] [--concurrency 10] [--db URL]
 """
 
 from __future__ import annotations
@@ -75,12 +78,24 @@ async def bare(port: int, n: int, conc: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def pecora_main(port: int, n: int, conc: int, out_q: Any) -> None:
+def pecora_main(port: int, n: int, conc: int, db: str | None, out_q: Any) -> None:
     """pecora in its own process: seed, then time the campaign; report rate and peak RSS."""
-    out_q.put(asyncio.run(_pecora(port, n, conc)))
+    out_q.put(asyncio.run(_pecora(port, n, conc, db)))
 
 
-async def _pecora(port: int, n: int, conc: int) -> tuple[float, float, float]:
+async def _fresh_pg(url: str) -> None:
+    from sqlalchemy import text
+
+    from store.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def _pecora(port: int, n: int, conc: int, db: str | None) -> tuple[float, float, float]:
     from channels.pool import ChannelPool
     from channels.smtp import SmtpChannel
     from daemon.config import OutboxSettings, RateLimit, RetryPolicy
@@ -97,7 +112,9 @@ async def _pecora(port: int, n: int, conc: int) -> tuple[float, float, float]:
     from store.models_messaging import CampaignState
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-campaign-"))
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp / 'pecora.db'}")
+    if db:
+        await _fresh_pg(db)
+    engine = create_engine(db or f"sqlite+aiosqlite:///{tmp / 'pecora.db'}")
     await migrate.upgrade(engine)
     sessions = session_factory(engine)
     async with sessions() as s, s.begin():
@@ -159,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument(
+        "--db", help="a throw-away PostgreSQL URL (its public schema is dropped); default SQLite"
+    )
     args = parser.parse_args()
     ctx = mp.get_context("spawn")
     port_q, stop_ev = ctx.Queue(), ctx.Event()
@@ -168,14 +188,18 @@ def main() -> None:
     try:
         bare_rate = asyncio.run(bare(port, args.n, args.concurrency))
         out_q = ctx.Queue()
-        child = ctx.Process(target=pecora_main, args=(port, args.n, args.concurrency, out_q))
+        child = ctx.Process(
+            target=pecora_main,
+            args=(port, args.n, args.concurrency, args.db, out_q),
+        )
         child.start()
         rate, elapsed, rss = out_q.get(timeout=1800)
         child.join()
     finally:
         stop_ev.set()
         sink.join(5)
-    print(f"recipients {args.n}, concurrency {args.concurrency}, loopback aiosmtpd sink")
+    store = "PostgreSQL" if args.db else "SQLite"
+    print(f"recipients {args.n}, concurrency {args.concurrency}, loopback aiosmtpd sink, {store}")
     print(f"{'bare aiosmtplib loop':<28}{bare_rate:10.0f} msg/s")
     print(f"{'pecora campaign':<28}{rate:10.0f} msg/s  ({elapsed:.1f} s end to end)")
     print(f"{'ratio pecora / bare':<28}{rate / bare_rate:10.2f}   (target >= 0.70)")
