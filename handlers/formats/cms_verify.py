@@ -62,8 +62,9 @@ def _certificates(sd: cms.SignedData) -> list[tuple[asn1_x509.Certificate, x509.
 
 def _same_name(a: asn1_x509.Name, b: asn1_x509.Name) -> bool:
     # Byte equality first (the usual case, cheap); asn1crypto's RFC 5280 §7.1 comparison
-    # (case/whitespace-insensitive) only when the encodings differ.
-    return bool(a.dump() == b.dump() or a == b)
+    # (case/whitespace-insensitive, ~1 ms: stringprep) only when the encodings differ. Untagged,
+    # because a Name inside a GeneralName (ESS IssuerSerial) carries the explicit [4] tag.
+    return bool(a.untag().dump() == b.untag().dump() or a == b)
 
 
 def _find_signer(

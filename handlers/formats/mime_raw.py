@@ -32,6 +32,10 @@ class MimeStructureError(ValueError):
     """A multipart body whose boundaries are missing or never closed (e.g. a truncated mail)."""
 
 
+#: A byte that was not UTF-8, as the ``surrogateescape`` decoding of the header bytes left it.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 class _LenientCompat32(Compat32):
     """compat32, except that header values are always ``str``.
 
@@ -42,7 +46,8 @@ class _LenientCompat32(Compat32):
     """
 
     def header_fetch_parse(self, name: str, value: str) -> str:
-        if isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value):
+        # A regex scan, not a per-character generator: every header read goes through here.
+        if isinstance(value, str) and _ESCAPED_BYTE.search(value):
             return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         return value
 
