@@ -26,6 +26,7 @@ from .errors import (
     NotAnInvoice,
     UnsupportedFormat,
 )
+from .fastread import read_fast
 from .model import NAMESPACE, ROOT, FatturaElettronica
 from .sniff import FormatInfo, FormatKind, sniff
 from .walk import read_root
@@ -55,25 +56,42 @@ def _refuse(info: FormatInfo, exc: Exception | None = None) -> FatturaPAError:
 
 
 
-def read_checked(data: bytes) -> tuple[ParseResult, bool]:
-    """`parse_report`, plus whether the reader can vouch that `check_structure` on the invoice
-    finds nothing (False: it may or may not; run it)."""
+def _refused(data: bytes, exc: Exception | None, root: etree._Element | None) -> FatturaPAError:
+    """Why bytes that are not a readable FatturaPA 1.2 tree were refused (`sniff` names them)."""
     info = sniff(data)
     if info.kind not in (FormatKind.FPA12, FormatKind.FPR12, FormatKind.BAD_VERSIONE):
-        try:
-            xmlsafe.parse(data)
-        except (xmlsafe.MalformedXml, xmlsafe.UnsafeXml) as exc:
-            raise _refuse(info, exc) from exc
-        raise _refuse(info)
+        return _refuse(info, exc)
+    if root is not None:  # the sniffer was fooled (e.g. a comment-like trick)
+        return NotAnInvoice(f"root element is {etree.QName(root).localname!r}")
+    return InvalidXml(str(exc))
+
+
+def read_tree(data: bytes) -> tuple[FatturaElettronica, list[Finding], bool]:
+    """(invoice, reader findings, sure): `read_checked` without the `FormatInfo`.
+
+    The tree is parsed first and `sniff` runs only to name what is refused: for an invoice,
+    libxml2 has the last word on the root element anyway. A plainly valid invoice is read by
+    `fastread`; anything else by the generic `walk`, which explains what it finds.
+    """
     try:
         root = xmlsafe.parse(data)
     except (xmlsafe.MalformedXml, xmlsafe.UnsafeXml) as exc:
-        raise InvalidXml(str(exc)) from exc
-    if root.tag != _QROOT:  # the sniffer was fooled (e.g. a comment-like trick)
-        raise NotAnInvoice(f"root element is {etree.QName(root).localname!r}")
+        raise _refused(data, exc, None) from exc
+    if root.tag != _QROOT:
+        raise _refused(data, None, root)
+    invoice = read_fast(root)
+    if invoice is not None:
+        return invoice, [], True
     findings: list[Finding] = []
     invoice, sure = read_root(root, findings)
-    return ParseResult(invoice, tuple(findings), info), sure
+    return invoice, findings, sure
+
+
+def read_checked(data: bytes) -> tuple[ParseResult, bool]:
+    """`parse_report`, plus whether the reader can vouch that `check_structure` on the invoice
+    finds nothing (False: it may or may not; run it)."""
+    invoice, findings, sure = read_tree(data)
+    return ParseResult(invoice, tuple(findings), sniff(data)), sure
 
 
 def parse_report(data: bytes) -> ParseResult:

@@ -21,7 +21,7 @@ from .content_checks import (
 from .doc_checks import check_numero, check_sconti, check_tipo_documento, check_trasmissione
 from .errors import FatturaPAError, Finding
 from .model import FatturaElettronica
-from .reader import read_checked
+from .reader import read_tree
 from .structure import check_structure
 
 #: The SdI content checks, in the order of the SdI code numbers.
@@ -53,13 +53,12 @@ def validate_bytes(data: bytes) -> list[Finding]:
     """Validate XML bytes. Unreadable input (malformed, broken namespace, legacy 1.1, FSM10,
     p7m, not an invoice) gives a single 00200 finding that says what it is."""
     try:
-        result, sure = read_checked(data)
+        invoice, findings, sure = read_tree(data)
     except FatturaPAError as exc:
         kind = type(exc).__name__
         return [Finding("00200", "/", f"File non elaborabile ({kind}): {exc}", f"{kind}: {exc}")]
-    invoice = result.invoice
     # The reader already checked every leaf, count and choice on the way: when it is sure the
     # model is clean, the structural walk would return [] and is skipped. Otherwise it runs in
     # full, so the findings are exactly those of `validate`.
     structural = [] if sure else check_structure(invoice)
-    return list(result.findings) + structural + content_findings(invoice)
+    return findings + structural + content_findings(invoice)

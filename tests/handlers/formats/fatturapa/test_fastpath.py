@@ -5,7 +5,9 @@
 * on XML-level mutations of generated invoices (wild leaf text, removed/duplicated/swapped
   elements, attributes, comments, stray text, children in leaves), `validate_bytes` equals the
   reference composition reader findings + `check_structure` + content checks, and its 00200
-  verdict agrees with the official XSD.
+  verdict agrees with the official XSD;
+* the generated per-class readers (`fastread`) give an invoice only when the generic walk finds
+  nothing and is sure, and then the same invoice; they do apply to the reference invoices.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from handlers.formats import xmlsafe
 from handlers.formats.fatturapa import (
     check_structure,
     content_findings,
@@ -25,9 +28,12 @@ from handlers.formats.fatturapa import (
     write,
 )
 from handlers.formats.fatturapa import xsdtypes as t
+from handlers.formats.fatturapa.fastread import read_fast
 from handlers.formats.fatturapa.fields import specs
 from handlers.formats.fatturapa.model import FatturaElettronica
 from handlers.formats.fatturapa.plan import plan
+from handlers.formats.fatturapa.walk import read_root
+from tests.support.ref import ref_path
 
 from .conftest import xsd_errors
 from .strategies import LATIN, invoices, valid_value
@@ -184,3 +190,41 @@ def test_validate_bytes_equals_the_reference_on_xml_mutations(
     schema_says_valid = xsd_errors(xsd123, xml) == []
     assert schema_says_valid == (not [f for f in got if f.code == "00200"]), (
         xml, xsd_errors(xsd123, xml), got)
+
+
+def _fast_agrees_with_walk(xml: bytes) -> bool:
+    """read_fast's answer is the walk's clean result, or None; True if it answered."""
+    root = xmlsafe.parse(xml)
+    fast = read_fast(root)
+    findings: list[Any] = []
+    slow, sure = read_root(xmlsafe.parse(xml), findings)
+    if fast is not None:
+        assert findings == [] and sure
+        assert fast == slow
+    elif not findings and sure:
+        # the clean cases it leaves to the walk: an empty leaf (Nazione's XSD default), and
+        # comments or processing instructions (valid, but not worth a fast path)
+        assert any((el.text is None and not len(el)) or not isinstance(el.tag, str)
+                   for el in root.iter()), xml
+    return fast is not None
+
+
+@SETTINGS
+@given(invoices)
+def test_fast_reader_reads_generated_invoices_like_the_walk(inv: Any) -> None:
+    _fast_agrees_with_walk(write(inv))
+
+
+@SETTINGS
+@given(invoices, st.data())
+def test_fast_reader_gives_up_on_what_the_walk_would_report(inv: Any, data: st.DataObject) -> None:
+    xml = _mutate(write(inv), data)
+    if _fast_agrees_with_walk(xml):  # it answered: the mutation left a valid invoice
+        assert not [f for f in validate_bytes(xml) if f.code == "00200"]
+
+
+def test_fast_reader_applies_to_the_reference_invoices() -> None:
+    names = sorted(p.name for p in ref_path("invoices").glob("*.xml") if "ZGEX" not in p.name)
+    assert names
+    for name in names:
+        assert _fast_agrees_with_walk(ref_path("invoices", name).read_bytes()), name
