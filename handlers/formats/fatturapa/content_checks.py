@@ -37,10 +37,15 @@ RIEPILOGO = "/DatiBeniServizi/DatiRiepilogo"
 CASSA = "/DatiGenerali/DatiGeneraliDocumento/DatiCassaPrevidenziale"
 
 
+# Every check walks the bodies with their XPath: formatted once, not per check and invoice.
+_BODY_PATHS = tuple(f"{_ROOT}/FatturaElettronicaBody[{i}]" for i in range(1, 101))
+
+
 def bodies(inv: FatturaElettronica) -> Iterator[tuple[str, FatturaElettronicaBody]]:
-    for i, body in enumerate(inv.bodies or (), 1):
+    for i, body in enumerate(inv.bodies or ()):
         if body is not None:
-            yield f"{_ROOT}/FatturaElettronicaBody[{i}]", body
+            yield (_BODY_PATHS[i] if i < 100 else f"{_ROOT}/FatturaElettronicaBody[{i + 1}]",
+                   body)
 
 
 def check_natura_vs_aliquota(inv: FatturaElettronica) -> Iterator[Finding]:

@@ -18,49 +18,79 @@ the two to that), and the verdicts stay the generic walk's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
+
+from lxml import etree
 
 from .fields import specs
 from .model import FatturaElettronica
-from .plan import ClassPlan, plan
+from .plan import ClassPlan, Slot, plan
 from .xsdtypes import FORMATO_TRASMISSIONE, STRING10, check
 
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 _ROOT_ATTRS = ("versione", "SistemaEmittente")
+_DIGITS = re.compile("[0-9]+")
+# Attributes anywhere (the root's included): one C-level count instead of a call per element.
+_COUNT_ATTRIBUTES = etree.XPath("count(//@*)")
 
 
 class _GiveUp(Exception):
     """Raised by the generated readers; caught once in `read_fast`."""
 
 
-def _leaf_lines(k: int, slot_accept: object, out: list[str], ind: str) -> None:
-    """Code that checks leaf element ``c`` and leaves its value in ``v``."""
+def _leaf_lines(k: int, slot: Slot, env: dict[str, Any], out: list[str], ind: str) -> None:
+    """Code that checks leaf element ``c`` and leaves its value in ``v<k>``."""
     out += [
         f"{ind}t = c.text",
-        # no text (empty leaf: the XSD default case), children (mixed) or attributes: generic
-        f"{ind}if t is None or len(c) or c.keys(): raise GiveUp",
+        # no text (empty leaf: the XSD default case) or children (mixed content): generic
+        f"{ind}if t is None or len(c): raise GiveUp",
         f"{ind}tl = c.tail",
         f"{ind}if tl is not None and not tl.isspace(): raise GiveUp",
     ]
-    if slot_accept is not None:
-        out += [f"{ind}if acc{k}(t): v = t", f"{ind}else:"]
-        ind += "    "
-    out += [f"{ind}v, err, ok = leaf{k}(t)",
-            f"{ind}if err is not None or not ok: raise GiveUp"]
+    st = slot.spec.stype
+    assert st is not None and slot.leaf is not None
+    env[f"leaf{k}"] = slot.leaf
+    # The common lexical forms are converted inline, exactly as `plan._leaf_reader` does
+    # (a call and a tuple per leaf saved); anything else goes through the leaf reader.
+    if slot.accept is not None:
+        env[f"acc{k}"] = slot.accept
+        out += [f"{ind}if acc{k}(t): v{k} = t", f"{ind}else:"]
+    elif st.kind == "dec" and st.lexical is not None:
+        env[f"lex{k}"], env[f"top{k}"] = st.lexical.fullmatch, st.max_value
+        out += [f"{ind}if lex{k}(t) is not None:", f"{ind}    v{k} = Decimal(t)"]
+        if st.max_value is not None:
+            out.append(f"{ind}    if v{k} > top{k}: raise GiveUp")
+        out.append(f"{ind}else:")
+    elif st.kind == "int" and st.min_int is not None and st.max_int is not None:
+        out += [f"{ind}if digits(t) is not None:", f"{ind}    v{k} = int(t)",
+                f"{ind}    if not {st.min_int} <= v{k} <= {st.max_int}: raise GiveUp",
+                f"{ind}else:"]
+    else:
+        ind = ind[:-4]  # no inline form: the leaf reader decides (undone below)
+    out += [f"{ind}    v{k}, err, ok = leaf{k}(t)",
+            f"{ind}    if err is not None or not ok: raise GiveUp"]
 
 
 def _complex_lines(k: int, out: list[str], ind: str) -> None:
-    """Code that reads complex element ``c`` into ``v``."""
+    """Code that reads complex element ``c`` into ``v<k>``."""
     out += [
-        f"{ind}if c.keys(): raise GiveUp",
         f"{ind}tl = c.tail",
         f"{ind}if tl is not None and not tl.isspace(): raise GiveUp",
-        f"{ind}v = sub{k}(c)",
+        f"{ind}v{k} = sub{k}(c)",
     ]
 
 
-_ADVANCE = ["i += 1", "if i < n:", "    c = ch[i]", "    tg = c.tag", "else:", "    tg = None"]
+class _End:
+    """What `next` gives after the last child: its tag matches no field name."""
+
+    tag = None
+
+
+# the next child (an `_End` after the last one)
+_ADVANCE = ["c = nxt(it, END)", "tg = c.tag"]
 
 
 def _source(cp: ClassPlan, env: dict[str, Any]) -> str:
@@ -69,14 +99,9 @@ def _source(cp: ClassPlan, env: dict[str, Any]) -> str:
         "def read(el):",
         "    t = el.text",
         "    if t is not None and not t.isspace(): raise GiveUp",
-        "    ch = list(el)",
-        "    n = len(ch)",
-        "    i = 0",
-        "    if n:",
-        "        c = ch[0]",
-        "        tg = c.tag",
-        "    else:",
-        "        tg = None",
+        "    it = iter(el)",
+        "    c = nxt(it, END)",
+        "    tg = c.tag",
     ]
     bounds = {i: (lo, hi) for i, lo, hi in cp.bounds}
     for k, fs in enumerate(fields):
@@ -84,29 +109,26 @@ def _source(cp: ClassPlan, env: dict[str, Any]) -> str:
             lines.append(f"    v{k} = None")
             continue
         slot = cp.children[fs.xml]
-        if slot.sub is not None:
-            env[f"sub{k}"] = _reader(slot.sub)
-        else:
-            env[f"acc{k}"], env[f"leaf{k}"] = slot.accept, slot.leaf
         body: list[str] = []
         if slot.sub is not None:
+            env[f"sub{k}"] = _reader(slot.sub)
             _complex_lines(k, body, "        ")
         else:
-            _leaf_lines(k, slot.accept, body, "        ")
+            _leaf_lines(k, slot, env, body, "        ")
         adv = ["        " + a for a in _ADVANCE]
         if fs.many:
-            lines.append(f"    v{k} = []")
+            lines.append(f"    w{k} = []")
             lines.append(f"    while tg == {fs.xml!r}:")
-            lines += [*body, f"        v{k}.append(v)", *adv]
+            lines += [*body, f"        w{k}.append(v{k})", *adv]
             lo, hi = bounds.get(k, (fs.min, None))
             if lo:
-                lines.append(f"    if len(v{k}) < {lo}: raise GiveUp")
+                lines.append(f"    if len(w{k}) < {lo}: raise GiveUp")
             if hi is not None:
-                lines.append(f"    if len(v{k}) > {hi}: raise GiveUp")
-            lines.append(f"    v{k} = tuple(v{k})")
+                lines.append(f"    if len(w{k}) > {hi}: raise GiveUp")
+            lines.append(f"    v{k} = tuple(w{k})")
         else:
             lines.append(f"    if tg == {fs.xml!r}:")
-            lines += [*body, f"        v{k} = v", *adv]
+            lines += [*body, *adv]
             lines.append("    else:")
             lines.append("        raise GiveUp" if fs.min else f"        v{k} = None")
     # anything left: an unknown, misplaced or repeated element, or a comment/PI
@@ -130,7 +152,9 @@ _READERS: dict[type, Callable[[Any], Any]] = {}
 def _reader(cp: ClassPlan) -> Callable[[Any], Any]:
     got = _READERS.get(cp.cls)
     if got is None:
-        env: dict[str, Any] = {"GiveUp": _GiveUp, "new": object.__new__, "cls": cp.cls}
+        env: dict[str, Any] = {"GiveUp": _GiveUp, "new": object.__new__, "cls": cp.cls,
+                               "END": _End(), "nxt": next, "Decimal": Decimal,
+                               "digits": _DIGITS.fullmatch}
         source = _source(cp, env)
         # the source is built from the model's field declarations only (no input data)
         exec(compile(source, f"<fastread {cp.cls.__name__}>", "exec"), env)  # noqa: S102
@@ -143,9 +167,12 @@ _READ_ROOT = _reader(plan(FatturaElettronica))
 
 def read_fast(root: Any) -> FatturaElettronica | None:
     """The invoice if the root element is plainly valid throughout, else None (use `walk`)."""
-    for name in root.attrib:
+    attrib = root.attrib
+    for name in attrib:
         if name not in _ROOT_ATTRS and not name.startswith(_XSI):
             return None
+    if _COUNT_ATTRIBUTES(root) != len(attrib):  # an attribute below the root
+        return None
     versione, sistema = root.get("versione"), root.get("SistemaEmittente")
     if versione is None or check(FORMATO_TRASMISSIONE, versione) is not None:
         return None
