@@ -7,13 +7,18 @@ first that takes the effect wins (an SdI notification may be about an invoice we
 received; a PEC receipt about an invoice, a campaign message, or nothing we know). An effect that
 no applier takes raises `Unmatched`: the item is quarantined with that reason, not lost. An effect
 type with no applier at all is a programming error (`TypeError`): the item is shunted.
+
+An effect type may also have a *batch applier* (`batch_applier`): the inbox runner hands it the
+effects of several items at once (`apply_batch`), so a batch of deliveries costs a few bulk
+statements instead of a dozen per item. It takes only the items whose outcome is the same as
+one by one (e.g. files that duplicate nothing); the runner applies the others with `apply`.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +55,43 @@ def applier(effect_type: type[Effect], *, fallback: bool = False) -> Callable[[A
         return func
 
     return register
+
+
+BatchApplier = Callable[
+    [AsyncSession, Sequence[tuple[Effect, ApplyContext]]], Awaitable[list[bool]]
+]
+BATCH_APPLIERS: dict[type[Effect], BatchApplier] = {}
+
+
+def batch_applier(effect_type: type[Effect]) -> Callable[[BatchApplier], BatchApplier]:
+    """Register the applier of many items' ``effect_type`` effects at once (one per type)."""
+
+    def register(func: BatchApplier) -> BatchApplier:
+        if effect_type in BATCH_APPLIERS:
+            raise TypeError(f"two batch appliers for {effect_type.__name__}")
+        BATCH_APPLIERS[effect_type] = func
+        return func
+
+    return register
+
+
+def batch_kind(effects: tuple[Effect, ...]) -> type[Effect] | None:
+    """The effect type by which an item may be applied together with others, if any."""
+    if len(effects) == 1 and type(effects[0]) in BATCH_APPLIERS:
+        return type(effects[0])
+    return None
+
+
+async def apply_batch(
+    session: AsyncSession, effect_type: type[Effect], items: Sequence[tuple[Effect, ApplyContext]]
+) -> list[bool]:
+    """Apply the single ``effect_type`` effect of several items at once; say which it took.
+
+    Run it in a savepoint of its own: if it raises, roll that back and `apply` each item alone.
+    """
+    taken = await BATCH_APPLIERS[effect_type](session, items)
+    await session.flush()
+    return taken
 
 
 def _candidates(effect_type: type[Effect]) -> list[Applier]:

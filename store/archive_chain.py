@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_archive import ArchiveChainEntry
+from store.sql import insert_many
 
 #: Advisory lock key of the chain ("pecchain" in ASCII, fits a bigint).
 _CHAIN_LOCK = 0x7065636368616E
@@ -59,15 +60,12 @@ async def add(
     now: dt.datetime,
     package_id: int | None = None,
 ) -> None:
-    """Insert entries computed by the caller (after `lock` and `head`)."""
-    session.add_all(
-        ArchiveChainEntry(
-            seq=r.seq, kind=r.kind, ref=r.ref, prev=r.prev, hash=r.hash,
-            unit_id=r.unit_id, package_id=package_id, at=now,
-        )
+    """Insert entries computed by the caller (after `lock` and `head`), in one statement."""
+    await insert_many(session, ArchiveChainEntry, [
+        {"seq": r.seq, "kind": r.kind, "ref": r.ref, "prev": r.prev, "hash": r.hash,
+         "unit_id": r.unit_id, "package_id": package_id, "at": now}
         for r in rows
-    )
-    await session.flush()
+    ])
 
 
 async def entries(session: AsyncSession) -> list[ChainRow]:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from store.archive import Archive, ArchiveError, FilesystemArchive, _check_name
+from store.archive import Archive, ArchiveError, FilesystemArchive, _check_name, sha256_hex
 
 
 class RetentionActive(ArchiveError):
@@ -49,6 +50,31 @@ async def put_item(archive: Archive, data: bytes, retain_until: dt.datetime) -> 
     if isinstance(archive, WormArchive):
         return await archive.put_retained(data, retain_until)
     return await archive.put(data)
+
+
+#: How many puts `put_items` keeps in flight: enough for the filesystem to group their fsyncs
+#: (one journal commit for several files), few enough not to flood an S3 connection pool.
+PUT_CONCURRENCY = 8
+
+
+async def put_items(archive: Archive, blobs: Sequence[tuple[bytes, dt.datetime]]) -> None:
+    """`put_item` every blob concurrently, each distinct content once (the latest retention).
+
+    A unit's file, MT, envelope and manifest, or those of a whole batch of units: writing them
+    one after the other waits for one fsync after another; in flight together they share them.
+    """
+    latest: dict[str, tuple[bytes, dt.datetime]] = {}
+    for data, until in blobs:
+        digest = sha256_hex(data)
+        if digest not in latest or until > latest[digest][1]:
+            latest[digest] = (data, until)
+    gate = asyncio.Semaphore(PUT_CONCURRENCY)
+
+    async def put(data: bytes, until: dt.datetime) -> None:
+        async with gate:
+            await put_item(archive, data, until)
+
+    await asyncio.gather(*(put(data, until) for data, until in latest.values()))
 
 
 class RetainedFilesystemArchive(FilesystemArchive):

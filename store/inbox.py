@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import InboxItem, InboxState
@@ -135,6 +136,33 @@ async def finish(
             claimed_by=None,
             updated_at=now,
         )
+    )
+
+
+async def finish_many(
+    session: AsyncSession,
+    items: Sequence[tuple[int, str | None, str | None]],
+    state: InboxState,
+    *,
+    now: datetime,
+) -> None:
+    """`finish` several items in one statement: ``(item id, route, reason)`` each."""
+    if not items:
+        return
+    table = cast(Table, InboxItem.__table__)  # Core: one UPDATE executed per parameter set
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("item_id"))
+        .values(
+            state=state,
+            processed_by=table.c.claimed_by,
+            route=bindparam("item_route"),
+            reason=bindparam("item_reason"),
+            traceback=None,
+            claimed_by=None,
+            updated_at=now,
+        ),
+        [{"item_id": i, "item_route": route, "item_reason": reason} for i, route, reason in items],
     )
 
 

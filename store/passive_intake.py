@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models_passive import (
@@ -32,6 +32,7 @@ from store.models_passive import (
     ReceivedFile,
     ReceivedInvoice,
 )
+from store.sql import insert_many, insert_returning_ids
 
 Row = dict[str, Any]
 
@@ -56,6 +57,16 @@ class NewInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFile:
+    """One delivery of a file to record: its ``passive_file`` columns, bodies and delivery row."""
+
+    file: Row
+    invoices: Sequence[NewInvoice]
+    delivery: Row
+    duplicate: str | None = None  # why some of its bodies are not stored (already received)
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """What `record_file` did: the file the delivery landed on, and whether it was a duplicate."""
 
@@ -63,37 +74,110 @@ class Recorded:
     delivery_id: int
     duplicate: str | None
     invoice_ids: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # of the bodies stored now
 
 
-async def _existing_file(session: AsyncSession, file: Row) -> tuple[ReceivedFile | None, str]:
-    ident = file.get("identificativo_sdi")
-    if ident:
-        found = (await session.execute(
-            select(ReceivedFile).where(ReceivedFile.identificativo_sdi == ident))).scalar()
-        if found is not None:
-            return found, f"same IdentificativoSdI {ident} (file {found.file_name})"
-    found = (await session.execute(
-        select(ReceivedFile).where(ReceivedFile.file_sha256 == file["file_sha256"]))).scalar()
-    if found is not None:
-        return found, f"same content (SHA-256) as file {found.file_name}"
-    return None, ""
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The stored rows that new files could duplicate (one query per table for many files)."""
+
+    by_ident: dict[str, tuple[int, str]]  # IdentificativoSdI -> (file id, file name)
+    by_sha: dict[str, tuple[int, str]]  # file SHA-256 -> (file id, file name)
+    invoices: dict[tuple[Any, ...], tuple[int, int]]  # identity -> (invoice id, file id)
 
 
-async def _existing_invoice(session: AsyncSession, inv: NewInvoice) -> ReceivedInvoice | None:
-    country, code, anno, numero, tipo = inv.identity
-    return (await session.execute(select(ReceivedInvoice).where(
-        (ReceivedInvoice.seller_country == country) & (ReceivedInvoice.seller_code == code)
-        & (ReceivedInvoice.anno == anno) & (ReceivedInvoice.numero == numero)
-        & (ReceivedInvoice.tipo_documento == tipo)))).scalar()
+async def _stored(session: AsyncSession, files: Sequence[NewFile]) -> _Stored:
+    idents = {f.file["identificativo_sdi"] for f in files if f.file.get("identificativo_sdi")}
+    shas = {f.file["file_sha256"] for f in files}
+    rows = (await session.execute(
+        select(ReceivedFile.id, ReceivedFile.file_name, ReceivedFile.identificativo_sdi,
+               ReceivedFile.file_sha256)
+        .where(ReceivedFile.identificativo_sdi.in_(idents) | ReceivedFile.file_sha256.in_(shas))
+    )).all()
+    identities = {inv.identity for f in files for inv in f.invoices}
+    found: dict[tuple[Any, ...], tuple[int, int]] = {}
+    if identities:
+        key = tuple_(ReceivedInvoice.seller_country, ReceivedInvoice.seller_code,
+                     ReceivedInvoice.anno, ReceivedInvoice.numero, ReceivedInvoice.tipo_documento)
+        for r in (await session.execute(
+            select(ReceivedInvoice.id, ReceivedInvoice.file_id, *key.clauses)
+            .where(key.in_(list(identities)))
+        )).all():
+            found[tuple(r[2:])] = (r[0], r[1])
+    return _Stored(
+        by_ident={r.identificativo_sdi: (r.id, r.file_name) for r in rows
+                  if r.identificativo_sdi in idents},
+        by_sha={r.file_sha256: (r.id, r.file_name) for r in rows if r.file_sha256 in shas},
+        invoices=found,
+    )
+
+
+async def fresh_files(session: AsyncSession, files: Sequence[NewFile]) -> list[bool]:
+    """Which of ``files`` `insert_files` may store as they are, all at once (two queries).
+
+    A file is fresh when nothing stored matches its IdentificativoSdI, SHA-256 or any body's
+    identity, and no other file of ``files`` shares one of them either: recording it then does
+    exactly what `record_file` would, in any order. The others go through `record_file`.
+    """
+    stored = await _stored(session, files)
+    seen: dict[object, int] = {}
+    for f in files:
+        for k in _keys(f):
+            seen[k] = seen.get(k, 0) + 1
+    return [
+        f.file["file_sha256"] not in stored.by_sha
+        and f.file.get("identificativo_sdi") not in stored.by_ident
+        and not any(inv.identity in stored.invoices for inv in f.invoices)
+        and all(seen[k] == 1 for k in _keys(f))
+        for f in files
+    ]
+
+
+def _keys(f: NewFile) -> set[object]:
+    ident = f.file.get("identificativo_sdi")
+    return {("sha", f.file["file_sha256"]), *((("id", ident),) if ident else ()),
+            *(("inv", inv.identity) for inv in f.invoices)}
+
+
+async def insert_files(
+    session: AsyncSession, files: Sequence[NewFile], *, now: datetime
+) -> list[Recorded]:
+    """Store files known to be new (see `fresh_files`), their bodies and deliveries.
+
+    One multi-row INSERT per table for all of them, ids returned in order: the cost of a batch
+    of deliveries is a handful of statements, not a dozen per file.
+    """
+    if not files:
+        return []
+    file_ids = await insert_returning_ids(
+        session, ReceivedFile, [{**f.file, "created_at": now} for f in files])
+    bodies = [(fid, inv) for fid, f in zip(file_ids, files, strict=True) for inv in f.invoices]
+    invoice_ids = await insert_returning_ids(session, ReceivedInvoice, [
+        {**inv.values, "file_id": fid, "created_at": now} for fid, inv in bodies])
+    for model, part in ((InvoiceLine, "lines"), (InvoiceParty, "parties"),
+                        (InvoiceSummary, "summaries"), (InvoicePayment, "payments"),
+                        (InvoiceAttachment, "attachments")):
+        rows = [{**r, "invoice_id": iid} for iid, (_fid, inv) in zip(invoice_ids, bodies,
+                                                                      strict=True)
+                for r in getattr(inv, part)]
+        await insert_many(session, model, rows)
+    delivery_ids = await insert_returning_ids(session, ReceivedDelivery, [
+        {**f.delivery, "file_id": fid, "duplicate": f.duplicate, "recorded_at": now}
+        for fid, f in zip(file_ids, files, strict=True)])
+    out = []
+    ids = iter(zip(invoice_ids, bodies, strict=True))
+    for fid, did, f in zip(file_ids, delivery_ids, files, strict=True):
+        mine = [next(ids) for _ in f.invoices]
+        out.append(Recorded(fid, did, f.duplicate, [iid for iid, _ in mine],
+                            [inv.values["position"] for _, (_fid, inv) in mine]))
+    return out
 
 
 async def _log_delivery(
     session: AsyncSession, file_id: int, delivery: Row, duplicate: str | None, now: datetime
 ) -> int:
-    row = ReceivedDelivery(file_id=file_id, duplicate=duplicate, recorded_at=now, **delivery)
-    session.add(row)
-    await session.flush()
-    return row.id
+    return (await insert_returning_ids(session, ReceivedDelivery, [
+        {**delivery, "file_id": file_id, "duplicate": duplicate, "recorded_at": now}]))[0]
 
 
 async def record_file(
@@ -105,40 +189,28 @@ async def record_file(
     now: datetime,
 ) -> Recorded:
     """Store a received file and its invoices once; log this delivery in every case."""
-    existing, why = await _existing_file(session, file)
-    if existing is not None:
-        return Recorded(existing.id, await _log_delivery(session, existing.id, delivery, why, now),
-                        why)
-    fresh: list[NewInvoice] = []
-    dups: list[tuple[NewInvoice, ReceivedInvoice]] = []
-    for inv in invoices:
-        old = await _existing_invoice(session, inv)
-        if old is None:
-            fresh.append(inv)
-        else:
-            dups.append((inv, old))
+    new = NewFile(file, invoices, delivery)
+    stored = await _stored(session, [new])
+    ident = file.get("identificativo_sdi")
+    if ident and ident in stored.by_ident:
+        fid, name = stored.by_ident[ident]
+        why = f"same IdentificativoSdI {ident} (file {name})"
+        return Recorded(fid, await _log_delivery(session, fid, delivery, why, now), why)
+    if file["file_sha256"] in stored.by_sha:
+        fid, name = stored.by_sha[file["file_sha256"]]
+        why = f"same content (SHA-256) as file {name}"
+        return Recorded(fid, await _log_delivery(session, fid, delivery, why, now), why)
+    fresh = [inv for inv in invoices if inv.identity not in stored.invoices]
+    dups = [(inv, stored.invoices[inv.identity]) for inv in invoices
+            if inv.identity in stored.invoices]
     why_inv = "; ".join(
-        f"invoice {' '.join(map(str, inv.identity))} already received (invoice #{old.id})"
-        for inv, old in dups) or None
+        f"invoice {' '.join(map(str, inv.identity))} already received (invoice #{old_id})"
+        for inv, (old_id, _file_id) in dups) or None
     if not fresh:
-        first = dups[0][1].file_id
+        first = dups[0][1][1]
         return Recorded(first, await _log_delivery(session, first, delivery, why_inv, now),
                         why_inv)
-    row = ReceivedFile(created_at=now, **file)
-    session.add(row)
-    await session.flush()
-    ids = []
-    for inv in fresh:
-        invoice = ReceivedInvoice(file_id=row.id, created_at=now, **inv.values)
-        session.add(invoice)
-        await session.flush()
-        ids.append(invoice.id)
-        for model, rows in ((InvoiceLine, inv.lines), (InvoiceParty, inv.parties),
-                            (InvoiceSummary, inv.summaries), (InvoicePayment, inv.payments),
-                            (InvoiceAttachment, inv.attachments)):
-            session.add_all(model(invoice_id=invoice.id, **r) for r in rows)
-    delivery_id = await _log_delivery(session, row.id, delivery, why_inv, now)
-    return Recorded(row.id, delivery_id, why_inv, ids)
+    return (await insert_files(session, [NewFile(file, fresh, delivery, why_inv)], now=now))[0]
 
 
 # --- SdI messages about received files (SE, DT) --------------------------------------------------

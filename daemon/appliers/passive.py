@@ -2,7 +2,10 @@
 
 `StoreReceivedFile` → the file and the MT go to the archive byte-identical (the envelope is
 there already, as the inbox item), each Allegato under its SHA-256 with a safe name, then
-`store.passive_intake.record_file` (deduplicated, every delivery logged).
+`store.passive_intake.record_file` (deduplicated, every delivery logged). Several deliveries at
+once (`store_received_files`, the inbox runner's batch): the files that duplicate nothing,
+stored or in the batch, are recorded and archived with a few bulk statements for all; the
+others are left to `store_received_file`, one by one, with the same outcome.
 
 `RecordSdiNotification` → taken when the message is about a file we *received* (SE after our
 EC, DT when the 15-day window closed: domain.md §3.3), correlated by NomeFile, then
@@ -21,16 +24,20 @@ so a redelivered message adds nothing.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from daemon.apply import ApplyContext, applier
-from daemon.archive import passive_units
+from daemon.apply import ApplyContext, applier, batch_applier
+from daemon.archive import passive_units, units
 from daemon.archive.conservation import conservation_of
+from daemon.archive.units import NewUnit
 from handlers.archive.model import DocumentKind, ItemInput
 from handlers.formats.filenames import InvalidFileName, parse_notification_file_name
 from handlers.formats.sdi_types import (
@@ -43,9 +50,10 @@ from handlers.pec_receipts import RecordPecReceipt
 from handlers.sdi_notifications import RecordSdiNotification
 from handlers.work import Effect
 from store import passive_intake, receipts
+from store.archive import sha256_hex
 from store.models import InboxItem
 from store.models_passive import PassiveEsito, ReceivedFile, ReceivedInvoice
-from store.passive_intake import NewInvoice, SdiMessageIn
+from store.passive_intake import NewFile, NewInvoice, Recorded, SdiMessageIn
 
 _NESTED = {"lines", "parties", "summaries", "payments", "attachments"}
 
@@ -55,13 +63,20 @@ def _row(record: Any, skip: set[str] = _NESTED) -> dict[str, Any]:
             if f.name not in skip}
 
 
-async def _new_invoice(record: InvoiceRecord, ctx: ApplyContext) -> NewInvoice:
-    attachments = []
-    for a in record.attachments:
-        sha = await ctx.archive.put(a.data)
-        attachments.append({"safe_name": a.safe_name, "original_name": a.original_name,
-                            "sha256": sha, "size": len(a.data), "formato": a.formato,
-                            "descrizione": (a.descrizione or None)})
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """A `StoreReceivedFile` made ready: the rows to record, the bytes for the archive."""
+
+    effect: StoreReceivedFile
+    ctx: ApplyContext
+    new: NewFile
+    blobs: tuple[bytes, ...]  # file, MT, Allegati: to the operational archive
+
+
+def _new_invoice(record: InvoiceRecord) -> NewInvoice:
+    attachments = [{"safe_name": a.safe_name, "original_name": a.original_name,
+                    "sha256": sha256_hex(a.data), "size": len(a.data), "formato": a.formato,
+                    "descrizione": (a.descrizione or None)} for a in record.attachments]
     return NewInvoice(
         values=_row(record),
         lines=[_row(x) for x in record.lines],
@@ -72,18 +87,13 @@ async def _new_invoice(record: InvoiceRecord, ctx: ApplyContext) -> NewInvoice:
     )
 
 
-@applier(StoreReceivedFile)
-async def store_received_file(session: AsyncSession, effect: Effect, ctx: ApplyContext) -> bool:
-    """See the module docstring."""
+def _prepare(effect: Effect, ctx: ApplyContext) -> _Delivery:
     assert isinstance(effect, StoreReceivedFile)
     f = effect.file
-    # Archive first: content-addressed and idempotent, so a rolled-back transaction only
-    # leaves bytes nobody references, never a row pointing at nothing.
-    file_sha = await ctx.archive.put(f.content)
-    mt_sha = await ctx.archive.put(effect.mt_content) if effect.mt_content is not None else None
-    invoices = [await _new_invoice(r, ctx) for r in f.invoices]
-    recorded = await passive_intake.record_file(
-        session,
+    # Content-addressed: the names are the SHA-256 of the bytes, known before writing them.
+    file_sha = sha256_hex(f.content)
+    mt_sha = sha256_hex(effect.mt_content) if effect.mt_content is not None else None
+    new = NewFile(
         file={
             "identificativo_sdi": effect.identificativo_sdi, "file_name": f.file_name,
             "file_sha256": file_sha, "size": len(f.content), "mt_file_name": effect.mt_name,
@@ -94,35 +104,80 @@ async def store_received_file(session: AsyncSession, effect: Effect, ctx: ApplyC
             "our_address": effect.our_address, "delivered_at": effect.delivered_at,
             "deadline": effect.deadline, "notes": list(f.notes),
         },
-        invoices=invoices,
+        invoices=[_new_invoice(r) for r in f.invoices],
         delivery={
             "inbox_id": ctx.inbox_id, "envelope_sha256": effect.envelope_sha256,
             "pec_identificativo": effect.pec_identificativo,
             "identificativo_sdi": effect.identificativo_sdi, "file_name": f.file_name,
             "file_sha256": file_sha, "delivered_at": effect.delivered_at,
         },
-        now=ctx.now,
     )
-    if recorded.invoice_ids:  # bodies stored now (none for a redelivered file)
-        await _archive_units(session, effect, recorded.invoice_ids, ctx)
+    blobs = (f.content, *((effect.mt_content,) if effect.mt_content is not None else ()),
+             *(a.data for r in f.invoices for a in r.attachments))
+    return _Delivery(effect, ctx, new, blobs)
+
+
+async def _write(deliveries: Sequence[_Delivery]) -> list[bytes]:
+    """Put the deliveries' files in the operational archive; return their envelopes' bytes.
+
+    Each distinct content once, all in flight together (their fsyncs are shared). Nothing
+    points at them until the caller's transaction commits, after this returned: a rollback
+    only leaves bytes nobody references, never a row pointing at nothing.
+    """
+    if not deliveries:
+        return []
+    archive = deliveries[0].ctx.archive
+    distinct = {sha256_hex(b): b for d in deliveries for b in d.blobs}
+    await asyncio.gather(*(archive.put(b) for b in distinct.values()))
+    # The envelope is the inbox item, already in the operational store under its hash.
+    return list(await asyncio.gather(*(archive.get(d.effect.envelope_sha256)
+                                       for d in deliveries)))
+
+
+@applier(StoreReceivedFile)
+async def store_received_file(session: AsyncSession, effect: Effect, ctx: ApplyContext) -> bool:
+    """See the module docstring."""
+    d = _prepare(effect, ctx)
+    envelopes, recorded = await units.alongside(_write([d]), passive_intake.record_file(
+        session, file=d.new.file, invoices=d.new.invoices, delivery=d.new.delivery,
+        now=ctx.now))
+    await _archive_units(session, [(d, recorded, envelopes[0])])
     return True
 
 
-async def _archive_units(session: AsyncSession, effect: StoreReceivedFile,
-                         invoice_ids: list[int], ctx: ApplyContext) -> None:
-    positions = (await session.scalars(select(ReceivedInvoice.position).where(
-        ReceivedInvoice.id.in_(invoice_ids)))).all()
-    mt = (ItemInput(effect.mt_name or "MT.xml", effect.mt_content, DocumentKind.SDI_MESSAGE,
-                    "application/xml", subtype="MT")
-          if effect.mt_content is not None else None)
-    # The envelope is the inbox item, already in the operational store under its hash.
-    envelope = ItemInput(f"envelope-{effect.envelope_sha256[:16]}.eml",
-                         await ctx.archive.get(effect.envelope_sha256),
-                         DocumentKind.PEC_ENVELOPE, "message/rfc822",
-                         subtype="posta-certificata")
-    await passive_units.archive_received_file(
-        session, conservation_of(ctx.archive), effect.file, positions=list(positions),
-        sdi_id=effect.identificativo_sdi, mt=mt, envelope=envelope, now=ctx.now)
+@batch_applier(StoreReceivedFile)
+async def store_received_files(
+    session: AsyncSession, items: Sequence[tuple[Effect, ApplyContext]]
+) -> list[bool]:
+    """Store the files that duplicate nothing, all at once; leave the others to the above."""
+    prepared = [_prepare(effect, ctx) for effect, ctx in items]
+    fresh = await passive_intake.fresh_files(session, [d.new for d in prepared])
+    taken = [d for d, ok in zip(prepared, fresh, strict=True) if ok]
+    if taken:
+        envelopes, recorded = await units.alongside(_write(taken), passive_intake.insert_files(
+            session, [d.new for d in taken], now=taken[0].ctx.now))
+        await _archive_units(session, list(zip(taken, recorded, envelopes, strict=True)))
+    return fresh
+
+
+async def _archive_units(
+    session: AsyncSession, stored: Sequence[tuple[_Delivery, Recorded, bytes]]
+) -> None:
+    """One archival unit per body stored now (none for a redelivered file)."""
+    new: list[NewUnit] = []
+    for d, recorded, envelope in stored:
+        e = d.effect
+        mt = (ItemInput(e.mt_name or "MT.xml", e.mt_content, DocumentKind.SDI_MESSAGE,
+                        "application/xml", subtype="MT")
+              if e.mt_content is not None else None)
+        new += passive_units.new_units(
+            e.file, positions=recorded.positions, sdi_id=e.identificativo_sdi, mt=mt,
+            envelope=ItemInput(f"envelope-{e.envelope_sha256[:16]}.eml", envelope,
+                               DocumentKind.PEC_ENVELOPE, "message/rfc822",
+                               subtype="posta-certificata"))
+    if new:
+        await units.archive_units(session, conservation_of(stored[0][0].ctx.archive), new,
+                                  now=stored[0][0].ctx.now)
 
 
 def _message_in(effect: RecordSdiNotification) -> SdiMessageIn:

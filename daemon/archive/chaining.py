@@ -26,14 +26,26 @@ async def append(
     package_id: int | None = None,
 ) -> list[ChainEntry]:
     """Chain ``(kind, sha256)`` pairs after the current head, in order; return the entries."""
+    return await append_groups(session, [(unit_id, links)], now=now, package_id=package_id)
+
+
+async def append_groups(
+    session: AsyncSession,
+    groups: Sequence[tuple[int | None, Sequence[tuple[str, str]]]],
+    *,
+    now: dt.datetime,
+    package_id: int | None = None,
+) -> list[ChainEntry]:
+    """`append` for several units at once: ``(unit_id, links)`` groups, chained in order."""
     await archive_chain.lock(session)
     seq, prev = await head(session)
     rows: list[ChainRow] = []
-    for kind, ref in links:
-        seq += 1
-        digest = link_hash(prev, kind, ref)
-        rows.append(ChainRow(seq, kind, ref, prev, digest, unit_id))
-        prev = digest
+    for unit_id, links in groups:
+        for kind, ref in links:
+            seq += 1
+            digest = link_hash(prev, kind, ref)
+            rows.append(ChainRow(seq, kind, ref, prev, digest, unit_id))
+            prev = digest
     await archive_chain.add(session, rows, now=now, package_id=package_id)
     return [ChainEntry(r.seq, r.kind, r.ref, r.prev, r.hash) for r in rows]
 

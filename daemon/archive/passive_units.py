@@ -93,11 +93,11 @@ def _metadata(f: CheckedFile, record: InvoiceRecord, sdi_id: str | None) -> Unit
     )
 
 
-async def archive_received_file(
-    session: AsyncSession, archive: WormArchive, f: CheckedFile, *, positions: Sequence[int],
-    sdi_id: str | None, mt: ItemInput | None, envelope: ItemInput | None, now: dt.datetime,
-) -> list[ArchivedUnit]:
-    """Archive a unit for each body at ``positions`` (the ones newly stored; idempotent)."""
+def new_units(
+    f: CheckedFile, *, positions: Sequence[int], sdi_id: str | None, mt: ItemInput | None,
+    envelope: ItemInput | None,
+) -> list[NewUnit]:
+    """The unit of each body at ``positions`` (pure: `archive_received_file` stores them)."""
     out = []
     for record in f.invoices:
         if record.position not in positions:
@@ -108,9 +108,18 @@ async def archive_received_file(
         items += [i for i in (mt, envelope) if i is not None]
         items += [ItemInput(a.safe_name, a.data, DocumentKind.ATTACHMENT) for a in
                   record.attachments]
-        out.append(await units.archive_unit(session, archive, NewUnit(meta, tuple(items)),
-                                            now=now))
+        out.append(NewUnit(meta, tuple(items)))
     return out
+
+
+async def archive_received_file(
+    session: AsyncSession, archive: WormArchive, f: CheckedFile, *, positions: Sequence[int],
+    sdi_id: str | None, mt: ItemInput | None, envelope: ItemInput | None, now: dt.datetime,
+) -> list[ArchivedUnit]:
+    """Archive a unit for each body at ``positions`` (the ones newly stored; idempotent)."""
+    return await units.archive_units(
+        session, archive,
+        new_units(f, positions=positions, sdi_id=sdi_id, mt=mt, envelope=envelope), now=now)
 
 
 async def add_evidence(

@@ -12,9 +12,11 @@ reused when the unit is archived again).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +30,8 @@ from handlers.archive.manifest import (
     revise_manifest,
 )
 from handlers.archive.model import DocumentKind, ItemInput, LinkInput, LinkKind, UnitMetadata
-from store.archive import Archive
-from store.archive_worm import put_item
+from store.archive import Archive, sha256_hex
+from store.archive_worm import put_item, put_items
 from store.models_archive import (
     ArchiveItem,
     ArchiveLink,
@@ -37,6 +39,10 @@ from store.models_archive import (
     ArchiveTerm,
     ArchiveUnit,
 )
+from store.sql import insert_many, insert_returning_ids
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 MANIFEST = "manifest"  # chain kind of a manifest (items use their DocumentKind value)
 
@@ -80,47 +86,126 @@ async def archive_unit(
     retention_classes: Mapping[str, int] | None = None,
 ) -> ArchivedUnit:
     """Archive ``unit``; a second call with the same identifier returns the first outcome."""
+    return (await archive_units(session, archive, [unit], now=now,
+                                retention_classes=retention_classes))[0]
+
+
+async def alongside(writes: Awaitable[T], rows: Awaitable[U]) -> tuple[T, U]:
+    """Write bytes to an archive while the rows that name them are inserted; wait for both.
+
+    Both have finished when this returns or raises (the first error is raised), so nothing is
+    still being written when the caller's transaction commits or rolls back.
+    """
+    done = await asyncio.gather(writes, rows, return_exceptions=True)
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return done[0], done[1]  # type: ignore[return-value]  # no exception: T and U
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A new unit ready to store: its items, manifest and retention, computed in memory."""
+
+    unit: NewUnit
+    items: list[ManifestItem]
+    manifest: bytes
+    manifest_sha256: str
+    until: dt.datetime
+
+
+def _prepare(unit: NewUnit, retention_classes: Mapping[str, int] | None) -> _Prepared:
     meta = unit.metadata
     if not unit.items:
         raise ValueError(f"unit {meta.identifier}: nothing to archive")
-    existing = await _unit(session, meta.identifier)
-    if existing is not None:
-        return await _outcome(session, existing, created=False)
     years = retention.retention_years(meta.retention_class, retention_classes)
     until = retention.retain_until(meta.date, years)
-    items = [_manifest_item(i, await put_item(archive, i.data, until)) for i in unit.items]
-    manifest = build_manifest(
-        meta, items, retain_until=until.isoformat(), retention_years=years
+    # Content-addressed: each item's name is its SHA-256, known before anything is written.
+    items = [_manifest_item(i, i.sha256) for i in unit.items]
+    manifest = build_manifest(meta, items, retain_until=until.isoformat(), retention_years=years)
+    return _Prepared(unit, items, manifest, sha256_hex(manifest), until)
+
+
+async def archive_units(
+    session: AsyncSession,
+    archive: Archive,
+    new_units: Sequence[NewUnit],
+    *,
+    now: dt.datetime,
+    retention_classes: Mapping[str, int] | None = None,
+) -> list[ArchivedUnit]:
+    """`archive_unit` for several units at once, in order: one INSERT per table for all.
+
+    The files and manifests are written concurrently, each distinct content once, while the
+    rows are inserted; both are done when this returns, so the caller's commit never makes a
+    row visible before its bytes.
+    """
+    existing = {
+        row.identifier: row
+        for row in await session.scalars(select(ArchiveUnit).where(
+            ArchiveUnit.identifier.in_([u.metadata.identifier for u in new_units])))
+    }
+    fresh: dict[str, _Prepared] = {}
+    for unit in new_units:
+        ident = unit.metadata.identifier
+        if ident not in existing and ident not in fresh:
+            fresh[ident] = _prepare(unit, retention_classes)
+    prepared = list(fresh.values())
+    _, ids = await alongside(put_items(archive, [
+        blob for p in prepared
+        for blob in [*((i.data, p.until) for i in p.unit.items), (p.manifest, p.until)]
+    ]), _insert_units(session, prepared, now))
+    created = {p.unit.metadata.identifier: ArchivedUnit(
+        uid, p.unit.metadata.identifier, p.manifest_sha256, 1, p.until, tuple(p.items), True)
+        for uid, p in zip(ids, prepared, strict=True)}
+    out = []
+    for u in new_units:
+        ident = u.metadata.identifier
+        done = created.pop(ident, None)  # a repeated identifier: the second one exists
+        out.append(done or await _outcome(session, existing.get(ident)
+                                          or await _require(session, ident), created=False))
+    return out
+
+
+async def _insert_units(
+    session: AsyncSession, prepared: Sequence[_Prepared], now: dt.datetime
+) -> list[int]:
+    if not prepared:
+        return []
+    ids = await insert_returning_ids(
+        session, ArchiveUnit,
+        [{
+            "identifier": p.unit.metadata.identifier, "kind": p.unit.metadata.kind.value,
+            "flow": p.unit.metadata.flow.value, "document_type": p.unit.metadata.document_type,
+            "number": p.unit.metadata.number, "doc_date": p.unit.metadata.date,
+            "sdi_id": p.unit.metadata.sdi_id, "manifest_sha256": p.manifest_sha256,
+            "revision": 1, "retention_class": p.unit.metadata.retention_class,
+            "retain_until": p.until, "created_at": now,
+        } for p in prepared],
     )
-    manifest_sha = await put_item(archive, manifest, until)
-    row = ArchiveUnit(
-        identifier=meta.identifier, kind=meta.kind.value, flow=meta.flow.value,
-        document_type=meta.document_type, number=meta.number, doc_date=meta.date,
-        sdi_id=meta.sdi_id, manifest_sha256=manifest_sha, revision=1,
-        retention_class=meta.retention_class, retain_until=until, created_at=now,
-    )
-    session.add(row)
-    await session.flush()
-    _add_items(session, row.id, items, now)
-    terms: set[str] = set()
-    for party in meta.parties:
-        session.add(
-            ArchiveParty(
-                unit_id=row.id, role=party.role.value, display_name=party.display_name[:300],
-                codice_fiscale=_upper(party.codice_fiscale),
-                partita_iva=_upper(party.partita_iva),
-            )
-        )
-        terms |= name_terms(party.display_name)
-    session.add_all(ArchiveTerm(term=t, unit_id=row.id) for t in sorted(terms))
-    for link_input in meta.links:
-        session.add(_link_row(row.id, link_input, manifest_sha))
-    await chaining.append(
-        session,
-        [*((i.kind.value, i.sha256) for i in items), (MANIFEST, manifest_sha)],
-        now=now, unit_id=row.id,
-    )
-    return ArchivedUnit(row.id, row.identifier, manifest_sha, 1, until, tuple(items), True)
+    items, parties, terms, links = [], [], [], []
+    for uid, p in zip(ids, prepared, strict=True):
+        meta = p.unit.metadata
+        items += _item_rows(uid, p.items, now)
+        names: set[str] = set()
+        for party in meta.parties:
+            parties.append({
+                "unit_id": uid, "role": party.role.value,
+                "display_name": party.display_name[:300],
+                "codice_fiscale": _upper(party.codice_fiscale),
+                "partita_iva": _upper(party.partita_iva),
+            })
+            names |= name_terms(party.display_name)
+        terms += [{"term": t, "unit_id": uid} for t in sorted(names)]
+        links += [_link_values(uid, link_input, p.manifest_sha256) for link_input in meta.links]
+    for model, rows in ((ArchiveItem, items), (ArchiveParty, parties), (ArchiveTerm, terms),
+                        (ArchiveLink, links)):
+        await insert_many(session, model, rows)
+    await chaining.append_groups(session, [
+        (uid, [*((i.kind.value, i.sha256) for i in p.items), (MANIFEST, p.manifest_sha256)])
+        for uid, p in zip(ids, prepared, strict=True)
+    ], now=now)
+    return ids
 
 
 async def add_items(
@@ -232,18 +317,27 @@ async def _new_revision(
 def _add_items(
     session: AsyncSession, unit_id: int, items: Sequence[ManifestItem], now: dt.datetime
 ) -> None:
-    session.add_all(
-        ArchiveItem(
-            unit_id=unit_id, filename=i.filename[:255], kind=i.kind.value, subtype=i.subtype,
-            media_type=i.media_type, sha256=i.sha256, size=i.size, added_at=now,
-        )
+    session.add_all(ArchiveItem(**row) for row in _item_rows(unit_id, items, now))
+
+
+def _item_rows(
+    unit_id: int, items: Sequence[ManifestItem], now: dt.datetime
+) -> list[dict[str, object]]:
+    return [
+        {"unit_id": unit_id, "filename": i.filename[:255], "kind": i.kind.value,
+         "subtype": i.subtype, "media_type": i.media_type, "sha256": i.sha256, "size": i.size,
+         "added_at": now}
         for i in items
-    )
+    ]
 
 
 def _link_row(unit_id: int, link_input: LinkInput, statement: str) -> ArchiveLink:
-    return ArchiveLink(unit_id=unit_id, kind=link_input.kind.value, target=link_input.target,
-                       statement_sha256=statement)
+    return ArchiveLink(**_link_values(unit_id, link_input, statement))
+
+
+def _link_values(unit_id: int, link_input: LinkInput, statement: str) -> dict[str, object]:
+    return {"unit_id": unit_id, "kind": link_input.kind.value, "target": link_input.target,
+            "statement_sha256": statement}
 
 
 def _upper(value: str | None) -> str | None:

@@ -11,17 +11,17 @@ import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from daemon.apply import ApplyContext, Unmatched, apply
+from daemon.apply import ApplyContext, Unmatched, apply, apply_batch, batch_kind
 from daemon.config import InboxSettings
 from daemon.metrics import Metrics
 from daemon.waiting import wait_any
 from handlers.run import process
-from handlers.work import Disposition, Outcome, Work
+from handlers.work import Disposition, Effect, Outcome, Work
 from store import inbox
 from store.archive import Archive
 from store.clock import utcnow
@@ -156,71 +156,130 @@ class InboxRunner:
         One commit (one fsync) per batch instead of per item; a savepoint keeps an item whose
         effects match nothing (`Unmatched`, held) or raise (a bug, shunted) from touching the
         others. A store failure aborts the batch: its items stay claimed and are recovered.
+        Consecutive items whose effect has a batch applier (daemon/apply.py) are applied
+        together first, in one savepoint, by a few bulk statements; what it does not take, or
+        all of them if it raises, is applied one by one as usual.
         """
         logged: list[tuple[int, str | None, str, str]] = []
         async with self._sessions() as session, session.begin():
             now = utcnow()
+            run: list[_Decided] = []
             for d in decided:
-                item = d.item
-                if d.outcome is None:
-                    await inbox.finish(
-                        session,
-                        item.id,
-                        InboxState.SHUNTED,
-                        reason=d.error,
-                        traceback=d.traceback,
-                        now=now,
-                    )
-                    logged.append((item.id, None, "shunted", d.error or ""))
-                    continue
-                route, disposition, reason = (
-                    d.outcome.route,
-                    d.outcome.disposition,
-                    d.outcome.reason,
-                )
-                try:
-                    async with session.begin_nested():
-                        ctx = ApplyContext(inbox_id=item.id, now=now, archive=self._archive)
-                        await apply(session, d.outcome.effects, ctx)
-                        await inbox.finish(
-                            session,
-                            item.id,
-                            _STATE[disposition],
-                            route=route,
-                            reason=reason,
-                            now=now,
-                        )
-                except Unmatched as exc:  # its savepoint rolled back: held with the reason
-                    reason = f"unmatched: {exc}"
-                    await inbox.finish(
-                        session,
-                        item.id,
-                        InboxState.QUARANTINED,
-                        route=route,
-                        reason=reason,
-                        now=now,
-                    )
-                    logged.append((item.id, route, Disposition.QUARANTINE.value, reason))
-                    continue
-                except (OperationalError, DBAPIError):
-                    raise
-                except Exception as exc:  # a bug in an applier: shunt this one, keep going
-                    log.exception("item %d shunted", item.id)
-                    reason = f"{type(exc).__name__}: {exc}"
-                    await inbox.finish(
-                        session,
-                        item.id,
-                        InboxState.SHUNTED,
-                        route=route,
-                        reason=reason,
-                        traceback=traceback.format_exc(),
-                        now=now,
-                    )
-                    logged.append((item.id, route, "shunted", reason))
-                    continue
-                logged.append((item.id, route, disposition.value, reason))
+                kind = self._batch_kind(d)
+                if run and kind is not self._batch_kind(run[0]):
+                    logged += await self._apply_run(session, run, now)
+                    run = []
+                if kind is not None:
+                    run.append(d)
+                else:
+                    logged.append(await self._apply_one(session, d, now))
+            logged += await self._apply_run(session, run, now)
         for item_id, route, outcome, reason in logged:  # only what was committed is told
             self._decide(item_id, route, outcome, reason)
+
+    @staticmethod
+    def _batch_kind(d: _Decided) -> type[Effect] | None:
+        if d.outcome is None or d.outcome.disposition is not Disposition.DONE:
+            return None
+        return batch_kind(d.outcome.effects)
+
+    async def _apply_run(
+        self, session: AsyncSession, run: list[_Decided], now: datetime
+    ) -> list[tuple[int, str | None, str, str]]:
+        """Apply items with the same batch applier together; the rest one by one, in order."""
+        taken = [False] * len(run)
+        if len(run) > 1:
+            kind = self._batch_kind(run[0])
+            assert kind is not None
+            try:
+                async with session.begin_nested():
+                    taken = await apply_batch(session, kind, [
+                        (d.outcome.effects[0],  # type: ignore[union-attr]  # batch_kind: set
+                         ApplyContext(inbox_id=d.item.id, now=now, archive=self._archive))
+                        for d in run
+                    ])
+                    await inbox.finish_many(session, [
+                        (d.item.id, d.outcome.route, d.outcome.reason)  # type: ignore[union-attr]
+                        for d, ok in zip(run, taken, strict=True) if ok
+                    ], InboxState.DONE, now=now)
+            except IntegrityError:  # e.g. another node stored one of the files meanwhile
+                log.warning("batch of %d items rolled back, applied one by one", len(run),
+                            exc_info=True)
+                taken = [False] * len(run)
+            except (OperationalError, DBAPIError):
+                raise
+            except Exception:  # a bug: one by one, the item that has it is shunted alone
+                log.exception("batch of %d items rolled back, applied one by one", len(run))
+                taken = [False] * len(run)
+        logged: list[tuple[int, str | None, str, str]] = []
+        for d, ok in zip(run, taken, strict=True):
+            if ok:
+                assert d.outcome is not None
+                logged.append((d.item.id, d.outcome.route, d.outcome.disposition.value,
+                               d.outcome.reason))
+            else:
+                logged.append(await self._apply_one(session, d, now))
+        return logged
+
+    async def _apply_one(
+        self, session: AsyncSession, d: _Decided, now: datetime
+    ) -> tuple[int, str | None, str, str]:
+        """Apply one item in its own savepoint and finish it; return what to log."""
+        item = d.item
+        if d.outcome is None:
+            await inbox.finish(
+                session,
+                item.id,
+                InboxState.SHUNTED,
+                reason=d.error,
+                traceback=d.traceback,
+                now=now,
+            )
+            return (item.id, None, "shunted", d.error or "")
+        route, disposition, reason = (
+            d.outcome.route,
+            d.outcome.disposition,
+            d.outcome.reason,
+        )
+        try:
+            async with session.begin_nested():
+                ctx = ApplyContext(inbox_id=item.id, now=now, archive=self._archive)
+                await apply(session, d.outcome.effects, ctx)
+                await inbox.finish(
+                    session,
+                    item.id,
+                    _STATE[disposition],
+                    route=route,
+                    reason=reason,
+                    now=now,
+                )
+        except Unmatched as exc:  # its savepoint rolled back: held with the reason
+            reason = f"unmatched: {exc}"
+            await inbox.finish(
+                session,
+                item.id,
+                InboxState.QUARANTINED,
+                route=route,
+                reason=reason,
+                now=now,
+            )
+            return (item.id, route, Disposition.QUARANTINE.value, reason)
+        except (OperationalError, DBAPIError):
+            raise
+        except Exception as exc:  # a bug in an applier: shunt this one, keep going
+            log.exception("item %d shunted", item.id)
+            reason = f"{type(exc).__name__}: {exc}"
+            await inbox.finish(
+                session,
+                item.id,
+                InboxState.SHUNTED,
+                route=route,
+                reason=reason,
+                traceback=traceback.format_exc(),
+                now=now,
+            )
+            return (item.id, route, "shunted", reason)
+        return (item.id, route, disposition.value, reason)
 
     def _decide(self, item_id: int, route: str | None, outcome: str, reason: str) -> None:
         decisions.info(
