@@ -1,15 +1,17 @@
 """Benchmark the passive intake: SdI envelopes with p7m invoices, from Dovecot to stored invoices.
 
 usage: .venv/bin/python bench/bench_passive_intake.py [--envelopes 2000] [--runners 1] [--keep]
+       [--batch-size 20] [--db-url postgresql+asyncpg://USER:PW@HOST:PORT/THROWAWAY_DB]
 
 Builds ``--envelopes`` real-shaped SdI deliveries (a FatturaPA invoice signed CAdES-BES as
 ``.xml.p7m`` + its MT with the Hash, in SdI's mail, wrapped in a signed PEC transport envelope
 by a sandbox provider: pecora's own builders), writes them into a throw-away Dovecot mailbox
 (tests/support/dovecot.py, as bench_imap_ingest.py does), then runs one `ImapWatcher` and the
 inbox runner(s) with the passive facts (the supplier CA as trust anchor, so every signature is
-fully verified) on SQLite in a temporary data directory, until every invoice is stored and its
-file, MT and envelope are in the archive. It prints invoices/s (IMAP sync + intake, and the
-intake alone) and the peak RSS of this process (Dovecot excluded).
+fully verified) on SQLite in a temporary data directory (or the PostgreSQL of ``--db-url``),
+until every invoice is stored and its file, MT and envelope are in the archive. It prints
+invoices/s (IMAP sync + intake, and the intake alone) and the peak RSS of this process (Dovecot
+excluded).
 
 Target on 2 cores: >= 150 invoices/s.
 """
@@ -18,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
 import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_imap_ingest import fill_maildir  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from daemon.config import InboxSettings, MailboxSettings, SecretRef  # noqa: E402
 from daemon.config_passive import PassiveSettings, passive_facts  # noqa: E402
@@ -41,44 +41,17 @@ from daemon.ingest import Ingestor  # noqa: E402
 from daemon.ingress.imap import ImapWatcher  # noqa: E402
 from daemon.metrics import Metrics  # noqa: E402
 from daemon.runners.inbox import InboxRunner  # noqa: E402
-from daemon.sandbox.sdi_post import mt, naming_name  # noqa: E402
-from daemon.sandbox.sdi_state import FileRecord  # noqa: E402
-from handlers.formats.fatturapa import write  # noqa: E402
-from handlers.formats.filenames import build_invoice_file_name  # noqa: E402
-from handlers.formats.p7m import sign_cades_bes  # noqa: E402
-from handlers.formats.pec_build import PecProvider, transport_envelope  # noqa: E402
+from handlers.formats.pec_build import PecProvider  # noqa: E402
 from handlers.formats.sandbox_pki import make_sandbox_pki  # noqa: E402
-from handlers.formats.sdi_build import SdiFile, build_sdi_file, file_hash  # noqa: E402
-from handlers.formats.sdi_mail import sdi_mail  # noqa: E402
-from handlers.formats.sdi_types import SdiFlow  # noqa: E402
 from store import migrate  # noqa: E402
 from store.archive import FilesystemArchive  # noqa: E402
 from store.db import create_engine, session_factory  # noqa: E402
 from store.models import InboxItem, InboxState  # noqa: E402
 from store.models_passive import ReceivedInvoice  # noqa: E402
-from tests.handlers.formats.fatturapa import factory  # noqa: E402
 from tests.support.dovecot import Dovecot, MailUser, free_port  # noqa: E402
+from tests.support.sdi_envelopes import envelopes  # noqa: E402
 
 USER = "fatture@pec.bench.test"
-SDI = "sdi03@pec.fatturapa.it"
-
-
-def envelopes(count: int, supplier_signer: object, sogei: PecProvider) -> Iterator[bytes]:
-    """``count`` SdI deliveries, each a distinct signed invoice (a generator: low RSS)."""
-    when = dt.datetime.now(dt.UTC)
-    for n in range(count):
-        invoice = factory.invoice(factory.body(numero=f"B{n}"), codice="0000000")
-        p7m = sign_cades_bes(write(invoice), supplier_signer, signing_time=when)  # type: ignore[arg-type]
-        name = build_invoice_file_name("IT", "01234567890", n + 1, ".xml.p7m")
-        record = FileRecord(str(100_000 + n), name, "fornitore@pec.bench.test", SdiFlow.B2B,
-                            when, recipient=USER, codice="0000000", formato="FPR12",
-                            file_hash=file_hash(p7m))
-        files = [build_sdi_file(mt(record, str(n + 1)), naming_name(record), 1, None,
-                                signing_time=when), SdiFile(name, p7m)]
-        original = sdi_mail(files, sdi_address=SDI, to=USER, message_id=f"bench.{n}@sdi",
-                            when=when)
-        yield transport_envelope(original, sogei, identificativo=f"opec.bench.{n}@sogei",
-                                 when=when)
 
 
 async def count(sessions: object, model: type) -> int:
@@ -94,10 +67,14 @@ async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> No
     print(f"building and filling {args.envelopes} SdI envelopes with p7m invoices ...",
           flush=True)
     t0 = time.monotonic()
-    fill_maildir(server, user, envelopes(args.envelopes, supplier_signer, sogei))
+    fill_maildir(server, user, envelopes(args.envelopes, supplier_signer, sogei, user=USER))
     print(f"  done in {time.monotonic() - t0:.1f} s")
 
-    engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'pecora.db'}")
+    engine = create_engine(args.db_url or f"sqlite+aiosqlite:///{data_dir / 'pecora.db'}")
+    if engine.dialect.name == "postgresql":  # a throw-away database: start from empty
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
     await migrate.upgrade(engine)
     sessions = session_factory(engine)
     archive = FilesystemArchive(data_dir / "archive")
@@ -156,6 +133,8 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs for a look")
+    parser.add_argument("--db-url", help="a PostgreSQL URL (postgresql+asyncpg://...) instead of "
+                        "SQLite; its public schema is DROPPED first: give a throw-away database")
     args = parser.parse_args()
     if not shutil.which("dovecot"):
         raise SystemExit("dovecot is not installed (apt-get install -y dovecot-imapd)")
