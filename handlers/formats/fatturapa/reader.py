@@ -71,10 +71,11 @@ def read_tree(data: bytes) -> tuple[FatturaElettronica, list[Finding], bool]:
 
     The tree is parsed first and `sniff` runs only to name what is refused: for an invoice,
     libxml2 has the last word on the root element anyway. A plainly valid invoice is read by
-    `fastread`; anything else by the generic `walk`, which explains what it finds.
+    `fastread` from a tree without indentation text; anything else is parsed again, whole,
+    for the generic `walk`, which explains what it finds.
     """
     try:
-        root = xmlsafe.parse(data)
+        root = xmlsafe.parse(data, drop_blank_text=True)
     except (xmlsafe.MalformedXml, xmlsafe.UnsafeXml) as exc:
         raise _refused(data, exc, None) from exc
     if root.tag != _QROOT:
@@ -82,8 +83,10 @@ def read_tree(data: bytes) -> tuple[FatturaElettronica, list[Finding], bool]:
     invoice = read_fast(root)
     if invoice is not None:
         return invoice, [], True
+    # The generic walk explains what it finds on the tree as written, every text node kept
+    # (libxml2's blank-text heuristics could hide whitespace beside a comment in a leaf).
     findings: list[Finding] = []
-    invoice, sure = read_root(root, findings)
+    invoice, sure = read_root(xmlsafe.parse(data), findings)
     return invoice, findings, sure
 
 
