@@ -227,7 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = add("status", cmd_status, "queue depths, mailbox positions, last errors")
     status.add_argument("--json", action="store_true")
-    from daemon import cli_archive, cli_invoice, cli_messaging, cli_passive, demo, inspect_cmd
+    from daemon import (
+        cli_archive,
+        cli_invoice,
+        cli_messaging,
+        cli_passive,
+        cli_schemas,
+        demo,
+        inspect_cmd,
+    )
 
     demo.add_parser(sub)
 
@@ -235,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_passive.add_parser(sub)
     cli_archive.add_parser(sub)
     cli_messaging.add_parser(sub)
+    cli_schemas.add_parser(sub)
     from daemon.sandbox import standalone
 
     sandbox = add("sandbox", _cmd_sandbox, "run the sandbox SdI and PEC providers as a process")

@@ -47,7 +47,7 @@ async def _find(session: Any, ref: str) -> Any:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from daemon import invoicing
+    from daemon import invoicing, schemas
     from daemon.services import open_services
     from handlers.active.draft import BadDraft, parse
     from store.clock import utcnow
@@ -59,7 +59,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.invoice_cmd in ("list", "show"):
             return await _list(svc, args) if args.invoice_cmd == "list" else await _show(svc, args)
         signer = invoicing.load_signer(cfg, sandbox=settings.sandbox.enabled)
-        ctx = invoicing.SendContext(cfg, signer, svc.archive, _sender(settings, cfg))
+        official = schemas.load(settings.daemon.data_dir)
+        ctx = invoicing.SendContext(cfg, signer, svc.archive, _sender(settings, cfg), official)
         try:
             if args.invoice_cmd == "new":
                 path = Path(args.file)

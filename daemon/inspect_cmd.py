@@ -3,8 +3,10 @@
 Reads each file, hands the bytes to `handlers.formats.identify` (pure) and prints a rich tree
 for people or JSON for scripts. Trust anchors for the signature checks come from ``--trust``
 (repeatable, PEM bundle or DER); with none, every signature reports ``no_trust_anchors`` and
-counts as not verified. Exit codes: 0 everything checks, 1 findings (signatures not verified
-included), 2 a file (or a trust anchor) cannot be read or is of no known kind.
+counts as not verified. Invoices are also validated against the official XSD when one is
+installed (`pecora schemas install`) or given with ``--xsd DIR``. Exit codes: 0 everything
+checks, 1 findings (signatures not verified included), 2 a file (or a trust anchor, or the
+XSD) cannot be read or is of no known kind.
 
 Wire into `daemon.cli.build_parser` with ``inspect_cmd.add_parser(sub)``; it also runs alone
 as ``python -m daemon.inspect_cmd``.
@@ -25,6 +27,9 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
+from daemon import schemas
+from daemon.config import default_data_dir
+from handlers.formats.fatturapa import OfficialSchema, SchemaError
 from handlers.formats.identify import Identification, Issue, Kind, exit_code, identify
 from handlers.formats.sig_common import BadCertificate
 from handlers.formats.trust import TrustStore
@@ -51,6 +56,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="trust anchor certificate(s), PEM or DER (repeatable)")
     p.add_argument("--at", type=_instant, metavar="ISO8601",
                    help="judge signatures at this instant instead of their signing time")
+    p.add_argument("--xsd", type=Path, metavar="DIR",
+                   help="also validate invoices against the official XSD files in DIR "
+                        "(default: the one `pecora schemas install` put in the data directory)")
 
 
 def _instant(value: str) -> dt.datetime:
@@ -70,6 +78,12 @@ def _trust(paths: Sequence[Path]) -> TrustStore:
     return TrustStore.from_bytes([p.read_bytes() for p in paths])
 
 
+def _official(source: Path | None) -> OfficialSchema | None:
+    if source is None:
+        return schemas.load(default_data_dir())
+    return OfficialSchema(*schemas.read_pair(source))
+
+
 def _unreadable(path: Path, why: str) -> Identification:
     return Identification(str(path), Kind.UNKNOWN, "unreadable", False, {},
                           (Issue(None, why),))
@@ -83,6 +97,11 @@ def run(args: argparse.Namespace, out: Console | None = None) -> int:
     except (OSError, BadCertificate) as exc:
         Console(stderr=True).print(Text(f"cannot load trust anchors: {exc}", style="red"))
         return 2
+    try:
+        official = _official(args.xsd)
+    except (OSError, SchemaError) as exc:
+        Console(stderr=True).print(Text(f"cannot load the official XSD: {exc}", style="red"))
+        return 2
     results: list[tuple[Path, Identification]] = []
     for path in args.paths:
         try:
@@ -91,7 +110,7 @@ def run(args: argparse.Namespace, out: Console | None = None) -> int:
             results.append((path, _unreadable(path, f"cannot read: {exc.strerror or exc}")))
             continue
         try:
-            result = identify(data, path.name, trust=trust, at=args.at)
+            result = identify(data, path.name, trust=trust, at=args.at, official=official)
         except Exception as exc:  # a bug of ours must not hide the other files' verdicts
             result = _unreadable(path, f"internal error, please report: "
                                        f"{type(exc).__name__}: {exc}")

@@ -157,12 +157,14 @@ def load_signer(cfg: InvoicingSettings, *, sandbox: bool) -> Signer | None:
 
 @dataclass(frozen=True, slots=True)
 class SendContext:
-    """What sending needs besides the session: settings, signer, archive, our PEC address."""
+    """What sending needs besides the session: settings, signer, archive, our PEC address,
+    and the official XSD when one is installed (`daemon.schemas`)."""
 
     cfg: InvoicingSettings
     signer: Signer | None
     archive: Archive
     sender: str
+    official: fp.OfficialSchema | None = None
 
 
 async def send_invoice(session: AsyncSession, invoice_id: int, ctx: SendContext, *,
@@ -195,6 +197,10 @@ async def send_invoice(session: AsyncSession, invoice_id: int, ctx: SendContext,
     if errors:
         raise WouldBeRejected(errors)
     xml = fp.write(model)
+    if ctx.official is not None:  # the published schema as a second opinion (a bug of ours)
+        xsd_errors = ctx.official.findings(xml)
+        if xsd_errors:
+            raise WouldBeRejected(xsd_errors)
     sign = invoice.formato == "FPA12" or ctx.cfg.signing.sign_fpr12
     if sign and ctx.signer is None:
         raise InvoiceError(f"{invoice.formato} must be signed: configure [invoicing.signing]")

@@ -44,7 +44,7 @@ def pipeline_facts(settings: Settings, sandbox: SandboxRuntime | None) -> tuple[
 
 def add_jobs(scheduler: AsyncIOScheduler, svc: Services) -> None:
     """The invoicing timers and automatic send, passive reminders, and the desk's SLA check."""
-    from daemon import desk_jobs, invoicing_jobs, passive_jobs
+    from daemon import desk_jobs, invoicing_jobs, passive_jobs, schemas
     from daemon.invoicing import SendContext, load_signer
 
     settings = svc.settings
@@ -59,7 +59,8 @@ def add_jobs(scheduler: AsyncIOScheduler, svc: Services) -> None:
     if inv.schedule.auto_send:
         sender = inv.sender or settings.sandbox.user_address
         signer = load_signer(inv, sandbox=settings.sandbox.enabled)
-        ctx = SendContext(inv, signer, svc.archive, sender)
+        official = schemas.load(settings.daemon.data_dir)
+        ctx = SendContext(inv, signer, svc.archive, sender, official)
 
         async def auto_send() -> None:
             if await invoicing_jobs.auto_send(svc.sessions, ctx):

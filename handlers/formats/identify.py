@@ -180,6 +180,7 @@ def _jobj(value: dict[str, Any]) -> dict[str, Any]:
 class _Ctx:
     trust: TrustStore
     at: dt.datetime | None
+    official: fp.OfficialSchema | None = None
     depth: int = 0
 
     def deeper(self) -> _Ctx:
@@ -269,7 +270,7 @@ def _invoice_xml(xml: bytes, name: str | None, ctx: _Ctx, *, container: dict[str
                 v.failure or Failure.MALFORMED)))
         if signatures and container.get("type") == "xml":
             container["type"] = "xades"
-    for f in fp.validate_bytes(xml):
+    for f in fp.validate_bytes(xml, official=ctx.official):
         issues.append(Issue(f.code, f.message_en, f.xpath, f.severity))
     if info.kind in (FormatKind.FPA12, FormatKind.FPR12, FormatKind.BAD_VERSIONE):
         with contextlib.suppress(fp.FatturaPAError):  # validate_bytes already reported it
@@ -434,11 +435,13 @@ def _identify(data: bytes, name: str | None, ctx: _Ctx) -> Identification:
 
 
 def identify(data: bytes, name: str | None = None, *, trust: TrustStore | None = None,
-             at: dt.datetime | None = None) -> Identification:
+             at: dt.datetime | None = None,
+             official: fp.OfficialSchema | None = None) -> Identification:
     """Identify and check ``data`` (``name`` is its file name, used for the naming checks).
 
     Signatures are verified against ``trust`` (empty: every signature reports
-    ``no_trust_anchors``) at their own signing time unless ``at`` is given. Never raises on
-    malformed input: unreadable files come back with ``readable=False``.
+    ``no_trust_anchors``) at their own signing time unless ``at`` is given; invoices also
+    against the ``official`` XSD when given. Never raises on malformed input: unreadable files
+    come back with ``readable=False``.
     """
-    return _identify(data, name, _Ctx(trust or TrustStore(), at))
+    return _identify(data, name, _Ctx(trust or TrustStore(), at, official))

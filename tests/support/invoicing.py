@@ -67,7 +67,7 @@ def draft(key: str, **extra: Any) -> Any:
 
 async def create_and_send(
     sessions: async_sessionmaker[AsyncSession], archive: Archive, cfg: InvoicingSettings,
-    key: str, *, sender: str = USER, **extra: Any,
+    key: str, *, sender: str = USER, official: Any = None, **extra: Any,
 ) -> Invoice:
     """Create an invoice for ``key`` and queue its file (one transaction each)."""
     async with sessions() as s, s.begin():
@@ -75,7 +75,7 @@ async def create_and_send(
         invoice_id = invoice.id
     async with sessions() as s, s.begin():
         ctx = invoicing.SendContext(cfg, invoicing.load_signer(cfg, sandbox=True), archive,
-                                    sender)
+                                    sender, official)
         await invoicing.send_invoice(s, invoice_id, ctx, now=utcnow())
     async with sessions() as s:
         found = await invoices.get(s, invoice_id)

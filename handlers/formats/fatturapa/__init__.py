@@ -8,6 +8,7 @@ Public API:
 * `write` — model -> UTF-8 XML bytes;
 * `sniff` -> `FormatInfo` — FPA12 / FPR12 / FSM10 / legacy-1.1 / p7m / broken / not-an-invoice;
 * `validate` / `validate_bytes` -> list of `Finding` (00200 structural + SdI content checks);
+* `OfficialSchema` — the published XSD, when installed, as a second structural opinion;
 * `compute_riepilogo` — DatiRiepilogo from the lines (half-up);
 * `extract_attachments` — decoded Allegati with safe names.
 """
@@ -24,6 +25,7 @@ from .errors import (
 )
 from .model import *  # noqa: F403  (the model classes are the API)
 from .model import __all__ as _model_all
+from .official_xsd import OfficialSchema, SchemaError
 from .reader import ParseResult, parse, parse_report
 from .sniff import FormatInfo, FormatKind, sniff
 from .structure import check_structure
@@ -40,7 +42,8 @@ from .writer import to_element, write
 __all__ = [
     *_model_all,
     "BrokenNamespace", "ExtractedAttachment", "FatturaPAError", "Finding", "FormatInfo",
-    "FormatKind", "InvalidXml", "NotAnInvoice", "ParseResult", "UnsupportedFormat",
+    "FormatKind", "InvalidXml", "NotAnInvoice", "OfficialSchema", "ParseResult", "SchemaError",
+    "UnsupportedFormat",
     "apply_sconti", "check_structure", "codes", "compute_riepilogo", "content_findings",
     "expected_prezzo_totale", "extract_attachments", "importo_totale_documento", "parse",
     "parse_report", "round_cents", "sniff", "to_element", "validate", "validate_bytes", "write",

@@ -21,6 +21,7 @@ from .content_checks import (
 from .doc_checks import check_numero, check_sconti, check_tipo_documento, check_trasmissione
 from .errors import FatturaPAError, Finding
 from .model import FatturaElettronica
+from .official_xsd import OfficialSchema
 from .reader import read_tree
 from .structure import check_structure
 
@@ -49,9 +50,10 @@ def validate(invoice: FatturaElettronica) -> list[Finding]:
     return check_structure(invoice) + content_findings(invoice)
 
 
-def validate_bytes(data: bytes) -> list[Finding]:
+def validate_bytes(data: bytes, *, official: OfficialSchema | None = None) -> list[Finding]:
     """Validate XML bytes. Unreadable input (malformed, broken namespace, legacy 1.1, FSM10,
-    p7m, not an invoice) gives a single 00200 finding that says what it is."""
+    p7m, not an invoice) gives a single 00200 finding that says what it is. With the
+    ``official`` schema installed, its findings follow pecora's structural ones."""
     try:
         invoice, findings, sure = read_tree(data)
     except FatturaPAError as exc:
@@ -61,4 +63,6 @@ def validate_bytes(data: bytes) -> list[Finding]:
     # model is clean, the structural walk would return [] and is skipped. Otherwise it runs in
     # full, so the findings are exactly those of `validate`.
     structural = [] if sure else check_structure(invoice)
+    if official is not None:
+        structural += official.findings(data)
     return findings + structural + content_findings(invoice)
