@@ -22,6 +22,7 @@ Check = Callable[[FatturaElettronica], Iterator[Finding]]
 _ROOT = "/FatturaElettronica"
 HEADER_XPATH = f"{_ROOT}/FatturaElettronicaHeader"
 _ZERO = Decimal(0)
+_CENT = Decimal("0.01")  # the tolerance of 00421 and 00423
 
 
 def finding(code: str, xpath: str, it: str, en: str) -> Finding:
@@ -143,7 +144,7 @@ def check_riepilogo(inv: FatturaElettronica) -> Iterator[Finding]:
             if r.imponibile_importo is None or r.aliquota_iva is None:
                 continue
             if r.imposta is not None and abs(
-                    r.imposta - r.imponibile_importo * r.aliquota_iva / 100) > Decimal("0.01"):
+                    r.imposta - r.imponibile_importo * r.aliquota_iva / 100) > _CENT:
                 yield finding("00421", f"{path}/Imposta", "Imposta non calcolata secondo le regole "
                          "(ImponibileImporto x AliquotaIVA / 100)",
                          "Imposta != ImponibileImporto x AliquotaIVA / 100 (tolerance 0.01)")
@@ -162,7 +163,7 @@ def check_prezzo_totale(inv: FatturaElettronica) -> Iterator[Finding]:
             if x.prezzo_unitario is None or x.prezzo_totale is None:
                 continue
             expected = expected_prezzo_totale(x)
-            if abs(x.prezzo_totale - expected) > Decimal("0.01"):
+            if abs(x.prezzo_totale - expected) > _CENT:
                 yield finding("00423", f"{bp}/DatiBeniServizi/DettaglioLinee[{n}]/PrezzoTotale",
                          "PrezzoTotale non calcolato secondo le regole",
                          f"PrezzoTotale != PrezzoUnitario (discounted) x Quantita = {expected}")

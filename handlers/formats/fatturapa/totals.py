@@ -16,6 +16,7 @@ from .model_body import DatiCassaPrevidenziale, DatiRiepilogo, DettaglioLinee, S
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+_ONE = Decimal(1)
 
 #: One VAT group: (AliquotaIVA, Natura or None).
 Key = tuple[Decimal, str | None]
@@ -43,7 +44,7 @@ def apply_sconti(price: Decimal, sconti: Iterable[ScontoMaggiorazione]) -> Decim
 
 def expected_prezzo_totale(line: DettaglioLinee) -> Decimal:
     """PrezzoUnitario adjusted by its discounts × Quantita (1 when absent), unrounded (00423)."""
-    qty = line.quantita if line.quantita is not None else Decimal(1)
+    qty = line.quantita if line.quantita is not None else _ONE
     return apply_sconti(line.prezzo_unitario, line.sconto_maggiorazione) * qty
 
 
