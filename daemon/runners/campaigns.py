@@ -114,21 +114,26 @@ class Planner:
     ) -> campaigns.NewDelivery | None:
         """The delivery for ``member`` (after channel ``after`` failed); None: not in segment."""
         c = self.campaign
-        if after is None and not self.segment.matches(member.tags or ()):
+        fallback = after is not None  # planned again because the delivery on `after` failed
+        if not fallback and not self.segment.matches(member.tags or ()):
             return None
         who = reachability(member)
         skipped: list[str] = []
+        unsendable = False  # a channel was usable but its message could not be built
         while True:
             choice = choose(c.channels, who, after=after)
             skipped += choice.skipped
             channel = choice.channel
             if channel is None:
-                if after is not None:  # a fallback chain that ran out: the failed row stays
+                if fallback:  # a fallback chain that ran out: the failed row stays
                     return None
+                # Never drop a member silently: the row says why nothing was sent (failed
+                # when a message could not be built, e.g. no sender address; suppressed when
+                # there was no address or consent).
                 why = "; ".join(skipped) or "no usable channel"
-                return campaigns.NewDelivery(
-                    c.id, member.id, c.channels[0], None, None, DeliveryState.SUPPRESSED, why
-                )
+                state = DeliveryState.FAILED if unsendable else DeliveryState.SUPPRESSED
+                return campaigns.NewDelivery(c.id, member.id, c.channels[0], None, None, state,
+                                             why)
             alias = self.aliases.get(channel)
             try:
                 if alias is None:
@@ -148,6 +153,7 @@ class Planner:
                 )
             except (CannotSend, TemplateProblem) as exc:
                 skipped.append(str(exc))
+                unsendable = True
                 after = channel
                 continue
             outgoing = NewOutgoing(
