@@ -18,10 +18,18 @@ import asyncio
 import datetime as dt
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from store.archive import Archive, ArchiveError, FilesystemArchive, _check_name, sha256_hex
+from store.archive import (
+    Archive,
+    ArchiveError,
+    FilesystemArchive,
+    _check_name,
+    in_io_thread,
+    sha256_hex,
+)
 
 
 class RetentionActive(ArchiveError):
@@ -90,7 +98,7 @@ class RetainedFilesystemArchive(FilesystemArchive):
 
     async def put_retained(self, data: bytes, retain_until: dt.datetime) -> str:
         """See `WormArchive.put_retained`."""
-        return await asyncio.to_thread(self.put_retained_blocking, data, retain_until)
+        return await in_io_thread(self.put_retained_blocking, data, retain_until)
 
     def put_retained_blocking(self, data: bytes, retain_until: dt.datetime) -> str:
         """Store ``data`` and record (or extend) its retention."""
@@ -110,7 +118,7 @@ class RetainedFilesystemArchive(FilesystemArchive):
 
     async def retention(self, sha256: str) -> dt.datetime | None:
         """See `WormArchive.retention`."""
-        return await asyncio.to_thread(self.retention_blocking, sha256)
+        return await in_io_thread(self.retention_blocking, sha256)
 
     def retention_blocking(self, sha256: str) -> dt.datetime | None:
         """Read the retain-until record of an item."""
@@ -124,4 +132,4 @@ class RetainedFilesystemArchive(FilesystemArchive):
         until = await self.retention(sha256)
         if until is not None and now < until:
             raise RetentionActive(f"archive item {sha256} is retained until {until.isoformat()}")
-        await asyncio.to_thread(self.path_of(sha256).unlink, missing_ok=True)
+        await in_io_thread(partial(self.path_of(sha256).unlink, missing_ok=True))

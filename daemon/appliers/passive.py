@@ -53,7 +53,7 @@ from store import passive_intake, receipts
 from store.archive import sha256_hex
 from store.models import InboxItem
 from store.models_passive import PassiveEsito, ReceivedFile, ReceivedInvoice
-from store.passive_intake import NewFile, NewInvoice, Recorded, SdiMessageIn
+from store.passive_intake import NewFile, NewInvoice, SdiMessageIn
 
 _NESTED = {"lines", "parties", "summaries", "payments", "attachments"}
 
@@ -117,20 +117,28 @@ def _prepare(effect: Effect, ctx: ApplyContext) -> _Delivery:
     return _Delivery(effect, ctx, new, blobs)
 
 
-async def _write(deliveries: Sequence[_Delivery]) -> list[bytes]:
-    """Put the deliveries' files in the operational archive; return their envelopes' bytes.
+async def _write(deliveries: Sequence[_Delivery], *, units_too: bool = False) -> None:
+    """Put the deliveries' files in the operational archive, each distinct content once.
 
-    Each distinct content once, all in flight together (their fsyncs are shared). Nothing
-    points at them until the caller's transaction commits, after this returned: a rollback
-    only leaves bytes nobody references, never a row pointing at nothing.
+    All in flight together (their fsyncs are shared). Nothing points at them until the
+    caller's transaction commits, after this returned: a rollback only leaves bytes nobody
+    references, never a row pointing at nothing. ``units_too``: every file is also an item of
+    a unit archived now; when the conservation backend is the operational directory (the
+    default), its put stores the very same file, so writing it here too would be done twice.
     """
     if not deliveries:
-        return []
+        return
     archive = deliveries[0].ctx.archive
+    conservation = conservation_of(archive)
+    if units_too and getattr(conservation, "root", None) == getattr(archive, "root", False):
+        return
     distinct = {sha256_hex(b): b for d in deliveries for b in d.blobs}
     await asyncio.gather(*(archive.put(b) for b in distinct.values()))
+
+
+async def _envelopes(deliveries: Sequence[_Delivery]) -> list[bytes]:
     # The envelope is the inbox item, already in the operational store under its hash.
-    return list(await asyncio.gather(*(archive.get(d.effect.envelope_sha256)
+    return list(await asyncio.gather(*(d.ctx.archive.get(d.effect.envelope_sha256)
                                        for d in deliveries)))
 
 
@@ -138,10 +146,12 @@ async def _write(deliveries: Sequence[_Delivery]) -> list[bytes]:
 async def store_received_file(session: AsyncSession, effect: Effect, ctx: ApplyContext) -> bool:
     """See the module docstring."""
     d = _prepare(effect, ctx)
-    envelopes, recorded = await units.alongside(_write([d]), passive_intake.record_file(
+    _, recorded = await units.alongside(_write([d]), passive_intake.record_file(
         session, file=d.new.file, invoices=d.new.invoices, delivery=d.new.delivery,
         now=ctx.now))
-    await _archive_units(session, [(d, recorded, envelopes[0])])
+    if recorded.positions:  # bodies stored now (none for a redelivered file)
+        new = _units(d, recorded.positions, (await _envelopes([d]))[0])
+        await units.archive_units(session, conservation_of(ctx.archive), new, now=ctx.now)
     return True
 
 
@@ -149,35 +159,46 @@ async def store_received_file(session: AsyncSession, effect: Effect, ctx: ApplyC
 async def store_received_files(
     session: AsyncSession, items: Sequence[tuple[Effect, ApplyContext]]
 ) -> list[bool]:
-    """Store the files that duplicate nothing, all at once; leave the others to the above."""
+    """Store the files that duplicate nothing, all at once; leave the others to the above.
+
+    Every body of such a file is stored now, so its units are known before any row is
+    written: the files, the units' items and manifests are written in one wave, while the
+    rows of the files and of their units are inserted.
+    """
     prepared = [_prepare(effect, ctx) for effect, ctx in items]
     fresh = await passive_intake.fresh_files(session, [d.new for d in prepared])
+    archived = await units.existing_identifiers(session, [
+        passive_units.identifier(d.effect.file.file_name, r.position)
+        for d in prepared for r in d.effect.file.invoices])
+    fresh = [ok and not any(passive_units.identifier(d.effect.file.file_name, r.position)
+                            in archived for r in d.effect.file.invoices)
+             for d, ok in zip(prepared, fresh, strict=True)]
     taken = [d for d, ok in zip(prepared, fresh, strict=True) if ok]
-    if taken:
-        envelopes, recorded = await units.alongside(_write(taken), passive_intake.insert_files(
-            session, [d.new for d in taken], now=taken[0].ctx.now))
-        await _archive_units(session, list(zip(taken, recorded, envelopes, strict=True)))
+    if not taken:
+        return fresh
+    ctx = taken[0].ctx
+    new = [unit for d, envelope in zip(taken, await _envelopes(taken), strict=True)
+           for unit in _units(d, [r.position for r in d.effect.file.invoices], envelope)]
+
+    async def record() -> None:
+        await passive_intake.insert_files(session, [d.new for d in taken], now=ctx.now)
+
+    await units.alongside(_write(taken, units_too=True), units.archive_units(
+        session, conservation_of(ctx.archive), new, now=ctx.now, rows_first=record))
     return fresh
 
 
-async def _archive_units(
-    session: AsyncSession, stored: Sequence[tuple[_Delivery, Recorded, bytes]]
-) -> None:
-    """One archival unit per body stored now (none for a redelivered file)."""
-    new: list[NewUnit] = []
-    for d, recorded, envelope in stored:
-        e = d.effect
-        mt = (ItemInput(e.mt_name or "MT.xml", e.mt_content, DocumentKind.SDI_MESSAGE,
-                        "application/xml", subtype="MT")
-              if e.mt_content is not None else None)
-        new += passive_units.new_units(
-            e.file, positions=recorded.positions, sdi_id=e.identificativo_sdi, mt=mt,
-            envelope=ItemInput(f"envelope-{e.envelope_sha256[:16]}.eml", envelope,
-                               DocumentKind.PEC_ENVELOPE, "message/rfc822",
-                               subtype="posta-certificata"))
-    if new:
-        await units.archive_units(session, conservation_of(stored[0][0].ctx.archive), new,
-                                  now=stored[0][0].ctx.now)
+def _units(d: _Delivery, positions: Sequence[int], envelope: bytes) -> list[NewUnit]:
+    """The archival units of the bodies at ``positions`` of a delivered file."""
+    e = d.effect
+    mt = (ItemInput(e.mt_name or "MT.xml", e.mt_content, DocumentKind.SDI_MESSAGE,
+                    "application/xml", subtype="MT")
+          if e.mt_content is not None else None)
+    return passive_units.new_units(
+        e.file, positions=positions, sdi_id=e.identificativo_sdi, mt=mt,
+        envelope=ItemInput(f"envelope-{e.envelope_sha256[:16]}.eml", envelope,
+                           DocumentKind.PEC_ENVELOPE, "message/rfc822",
+                           subtype="posta-certificata"))
 
 
 def _message_in(effect: RecordSdiNotification) -> SdiMessageIn:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -133,12 +133,14 @@ async def archive_units(
     *,
     now: dt.datetime,
     retention_classes: Mapping[str, int] | None = None,
+    rows_first: Callable[[], Awaitable[object]] | None = None,
 ) -> list[ArchivedUnit]:
     """`archive_unit` for several units at once, in order: one INSERT per table for all.
 
     The files and manifests are written concurrently, each distinct content once, while the
     rows are inserted; both are done when this returns, so the caller's commit never makes a
-    row visible before its bytes.
+    row visible before its bytes. ``rows_first``: the caller's own inserts (the invoices the
+    units hold), run before the units' rows while the files are being written.
     """
     existing = {
         row.identifier: row
@@ -151,10 +153,16 @@ async def archive_units(
         if ident not in existing and ident not in fresh:
             fresh[ident] = _prepare(unit, retention_classes)
     prepared = list(fresh.values())
+
+    async def rows() -> list[int]:
+        if rows_first is not None:
+            await rows_first()
+        return await _insert_units(session, prepared, now)
+
     _, ids = await alongside(put_items(archive, [
         blob for p in prepared
         for blob in [*((i.data, p.until) for i in p.unit.items), (p.manifest, p.until)]
-    ]), _insert_units(session, prepared, now))
+    ]), rows())
     created = {p.unit.metadata.identifier: ArchivedUnit(
         uid, p.unit.metadata.identifier, p.manifest_sha256, 1, p.until, tuple(p.items), True)
         for uid, p in zip(ids, prepared, strict=True)}
@@ -282,6 +290,12 @@ async def note_sdi_id(session: AsyncSession, identifier: str, sdi_id: str) -> No
     row = await _require(session, identifier)
     if row.sdi_id is None:
         row.sdi_id = sdi_id
+
+
+async def existing_identifiers(session: AsyncSession, identifiers: Sequence[str]) -> set[str]:
+    """Which of ``identifiers`` are archived units already (one query)."""
+    return set(await session.scalars(select(ArchiveUnit.identifier).where(
+        ArchiveUnit.identifier.in_(identifiers))))
 
 
 async def get_unit(session: AsyncSession, identifier: str) -> ArchivedUnit | None:
