@@ -127,6 +127,10 @@ async def cmd_campaign_create(args: argparse.Namespace, settings: Settings) -> i
     except TemplateProblem as exc:
         err.print(f"[red]{exc}[/red]")
         return 2
+    sender = args.sender or _default_sender(settings, args.channel)
+    if sender is None and {"email", "pec"} & set(args.channel):
+        err.print("[red]e-mail and PEC campaigns need --sender (no channel has a sender)[/red]")
+        return 2
     segment = {"tags_all": args.tag or [], "tags_any": args.any_tag or []}
     segment["tags_none"] = args.exclude_tag or []
     async with _services(settings) as svc, svc.sessions() as session, session.begin():
@@ -143,7 +147,7 @@ async def cmd_campaign_create(args: argparse.Namespace, settings: Settings) -> i
                 body=body or "",
                 channels=tuple(args.channel),
                 segment=segment,
-                sender=args.sender,
+                sender=sender,
                 attachment_sha256=sha,
                 attachment_name=Path(args.attachment).name if args.attachment else None,
                 error_threshold=args.error_threshold,
@@ -153,6 +157,17 @@ async def cmd_campaign_create(args: argparse.Namespace, settings: Settings) -> i
         )
     out.print(f"campaign {cid} created (draft): preview it, then `pecora campaign send {cid}`")
     return 0
+
+
+def _default_sender(settings: Settings, channels: list[str]) -> str | None:
+    """The sender of the first e-mail/PEC channel the campaign uses that has one; in sandbox
+    mode the sandbox PEC account (the sandbox's channels send as it)."""
+    aliases = settings.campaigns.aliases(settings.channels)
+    for name in channels:
+        cfg = settings.channels.get(aliases.get(name, ""))
+        if name in ("email", "pec") and cfg is not None and cfg.sender:
+            return cfg.sender
+    return settings.sandbox.user_address if settings.sandbox.enabled else None
 
 
 async def cmd_campaign_preview(args: argparse.Namespace, settings: Settings) -> int:
@@ -431,7 +446,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tag", action="append", help="members must have every --tag")
     p.add_argument("--any-tag", action="append", help="members need one of these")
     p.add_argument("--exclude-tag", action="append")
-    p.add_argument("--sender")
+    p.add_argument("--sender", help="From address of e-mail and PEC (default: the channel's "
+                   "sender; in sandbox mode the sandbox PEC account)")
     p.add_argument("--attachment", help="one PDF (needed for fax and registered mail)")
     p.add_argument("--error-threshold", type=int, default=50)
     p.add_argument("--deliver-until-hours", type=float)

@@ -142,6 +142,8 @@ async def serve(
     routes.check()  # a broken routing table is a startup error, not a runtime surprise
     exit_code = 0
     sandbox = build_sandbox(settings) if settings.sandbox.enabled else None
+    if sandbox is not None:  # the campaign channels' stand-ins join the configuration
+        settings = sandbox.messaging.apply(settings, sandbox.channel.alias)
     extra = {sandbox.channel.alias: sandbox.channel} if sandbox else {}
     facts = pipeline_facts(settings, sandbox)
     async with open_services(settings, extra_channels=extra, facts=facts) as svc:
@@ -185,7 +187,7 @@ async def serve(
                     )
                 else:
                     lmtp_up.set()
-                sandbox_up = asyncio.Event()
+                sandbox_up, messaging_up = asyncio.Event(), asyncio.Event()
                 if sandbox is not None:
                     log.warning(BANNER)
                     start(
@@ -194,8 +196,10 @@ async def serve(
                         ),
                         "sandbox",
                     )
+                    start(sandbox.messaging.serve(stop, messaging_up), "sandbox-messaging")
                 else:
                     sandbox_up.set()
+                    messaging_up.set()
                 for i, watch in enumerate(_imap_watchers(svc)):
                     start(watch(stop), f"imap-{i}")
                 start(svc.inbox_runner.run(stop), "inbox-runner")
@@ -214,6 +218,7 @@ async def serve(
                 tg.create_task(_grace(stop, tasks, settings.daemon.grace_seconds), name="grace")
                 await wait_any(lmtp_up, stop, timeout=30)
                 await wait_any(sandbox_up, stop, timeout=30)
+                await wait_any(messaging_up, stop, timeout=30)
                 scheduler.start()
                 systemd.notify("READY=1")
                 log.info("pecora ready")

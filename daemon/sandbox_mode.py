@@ -2,7 +2,9 @@
 
 The sandbox PEC provider delivers the user's mail to pecora's own LMTP ingress, and pecora's
 ``pec`` channel submits to the sandbox over SMTP with a password made up for this run: the same
-paths as real mode, with SdI and the PEC providers simulated on loopback.
+paths as real mode, with SdI and the PEC providers simulated on loopback. Campaign channels the
+configuration leaves out (e-mail, SMS, fax, registered mail) get local stand-ins
+(`daemon.sandbox.messaging`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from channels.pec import PecChannel
 from daemon.config import Settings
 from daemon.sandbox.clock import FastClock
+from daemon.sandbox.elsewhere import MaildirMailbox
+from daemon.sandbox.messaging import SandboxMessaging
 from daemon.sandbox.network import LmtpMailbox
 from daemon.sandbox.scenarios import DEFAULT_SCENARIOS, load_scenarios
 from daemon.sandbox.world import SandboxWorld
@@ -31,10 +35,12 @@ BANNER = (
 
 @dataclass
 class SandboxRuntime:
-    """The in-process sandbox and the channel pecora sends through."""
+    """The in-process sandbox, the channel pecora sends PEC through, and the stand-ins of the
+    campaign channels the configuration leaves out."""
 
     world: SandboxWorld
     channel: PecChannel
+    messaging: SandboxMessaging
 
 
 # Who wants the runtime `build_sandbox` makes: `pecora demo` drives the in-process world (its
@@ -70,6 +76,8 @@ def build_sandbox(settings: Settings) -> SandboxRuntime:
         clock=FastClock(cfg.clock_factor),
         scenarios=scenarios,
         state_dir=settings.daemon.data_dir / "sandbox",
+        # PEC to the rest of the world (a real Albo's addresses) is kept on disk, delivered
+        elsewhere=MaildirMailbox(settings.daemon.data_dir / "sandbox" / "pec-elsewhere"),
     )
     channel = PecChannel(
         "pec",
@@ -81,7 +89,7 @@ def build_sandbox(settings: Settings) -> SandboxRuntime:
         sender=cfg.user_address,
         timeout=30,
     )
-    runtime = SandboxRuntime(world, channel)
+    runtime = SandboxRuntime(world, channel, SandboxMessaging.create(settings))
     if (observer := _observer.get()) is not None:
         observer(runtime)
     return runtime

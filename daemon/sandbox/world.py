@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.sandbox.clock import FastClock
+from daemon.sandbox.elsewhere import OtherProviders
 from daemon.sandbox.network import Mailbox, MemoryMailbox
 from daemon.sandbox.provider import SandboxProvider
 from daemon.sandbox.scenarios import DEFAULT_SCENARIOS, Scenarios
@@ -61,12 +62,17 @@ class SandboxWorld:
         clock: FastClock | None = None,
         scenarios: Scenarios = DEFAULT_SCENARIOS,
         state_dir: Path | None = None,
+        elsewhere: Mailbox | None = None,
     ) -> SandboxWorld:
-        """Wire the actors together; nothing listens until `serve`."""
+        """Wire the actors together; nothing listens until `serve`. With ``elsewhere``, PEC to
+        addresses outside the sandbox's domains is delivered there (`OtherProviders`) instead
+        of failing with errore-consegna."""
         clock = clock or FastClock()
         provider = SandboxProvider("pec.sandbox.test", "Sandbox PEC S.p.A.", clock=clock)
         sogei = SandboxProvider("pcert.sogei.sandbox.test", "Sogei SpA (sandbox)", clock=clock)
         provider.link(sogei)
+        if elsewhere is not None:  # linked last: the sandbox's own providers answer first
+            provider.link(OtherProviders(elsewhere, clock))
         provider.add_account(user_address, user_password, user_mailbox)
         pa_mailboxes = {address: MemoryMailbox() for address in PA_OFFICES}
         for address, box in pa_mailboxes.items():

@@ -1,0 +1,45 @@
+"""`pecora campaign create` without --sender: the channel's sender, the sandbox account in
+sandbox mode, or a clear refusal (never a campaign whose every e-mail would fail)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+CREATE = ("campaign", "create", "--name", "n", "--subject", "s", "--body", "b")
+
+
+def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "daemon.cli_messaging", "--config", str(config),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def _senders(data_dir: Path) -> list[str | None]:
+    with contextlib.closing(sqlite3.connect(data_dir / "pecora.db")) as db:
+        return [row[0] for row in db.execute("SELECT sender FROM campaign ORDER BY id")]
+
+
+def test_default_sender(tmp_path: Path) -> None:
+    sandbox = tmp_path / "sandbox.toml"
+    sandbox.write_text(f'[daemon]\ndata_dir = "{tmp_path / "a"}"\n')
+    made = _run(sandbox, *CREATE, "--channel", "pec")
+    assert made.returncode == 0, made.stderr
+    assert _senders(tmp_path / "a") == ["fatture@pec.sandbox.test"]
+
+    real = tmp_path / "real.toml"
+    real.write_text(f'[daemon]\ndata_dir = "{tmp_path / "b"}"\n[sandbox]\nenabled = false\n'
+                    '[channels.mail]\nkind = "memory"\n')
+    refused = _run(real, *CREATE, "--channel", "email")
+    assert refused.returncode == 2 and "--sender" in refused.stderr
+    assert _run(real, *CREATE, "--channel", "sms").returncode == 0  # SMS needs no sender
+    assert _senders(tmp_path / "b") == [None]
+
+    named = tmp_path / "named.toml"
+    named.write_text(f'[daemon]\ndata_dir = "{tmp_path / "c"}"\n[sandbox]\nenabled = false\n'
+                     '[channels.mail]\nkind = "memory"\nsender = "albo@ordine.example.it"\n')
+    assert _run(named, *CREATE, "--channel", "email").returncode == 0
+    assert _senders(tmp_path / "c") == ["albo@ordine.example.it"]
