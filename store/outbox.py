@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import DeliveryAttempt, OutboxItem, OutboxState, PecReceipt
@@ -73,9 +74,14 @@ async def claim_due(
     now: datetime,
     channels: Sequence[str] | None = None,
 ) -> list[OutboxItem]:
-    """Claim up to ``limit`` items that are due, oldest first, and mark them ``sending``."""
-    query = (
-        select(OutboxItem)
+    """Claim up to ``limit`` items that are due, oldest first, and mark them ``sending``.
+
+    One statement, whatever ``limit`` is: UPDATE of the ids a locking subquery picks,
+    RETURNING the rows (on PostgreSQL the subquery's SKIP LOCKED keeps two nodes' claims
+    apart; SQLite has a single writer).
+    """
+    due = (
+        select(OutboxItem.id)
         .where(
             OutboxItem.state.in_([OutboxState.QUEUED, OutboxState.RETRY])
             & (OutboxItem.next_attempt_at <= now)
@@ -85,53 +91,99 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     if channels is not None:
-        query = query.where(OutboxItem.channel.in_(list(channels)))
-    rows = list((await session.execute(query)).scalars().all())
-    for row in rows:
-        row.state = OutboxState.SENDING
-        row.claimed_by = worker
-        row.claimed_at = now
-        row.updated_at = now
-    await session.flush()
+        due = due.where(OutboxItem.channel.in_(list(channels)))
+    claim = (
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(due.scalar_subquery()))
+        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now, updated_at=now)
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    rows = list((await session.execute(claim)).scalars().all())
+    # RETURNING comes in no particular order; the runner sends oldest first.
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
     return rows
 
 
-async def _record_attempt(
-    session: AsyncSession,
-    outbox_id: int,
-    state: OutboxState,
-    detail: str,
-    now: datetime,
-    **values: object,
-) -> None:
-    """Count one attempt: move the item to ``state`` and log the attempt beside it."""
-    await session.execute(
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt at an item, as the runner decided to record it."""
+
+    outbox_id: int
+    state: OutboxState  # SENT, RETRY or FAILED
+    detail: str
+    provider_ref: str | None = None
+    next_attempt_at: datetime | None = None  # RETRY: when it is due again
+
+
+# One statement per outcome kind, run once with every row of that kind (executemany): a
+# campaign records hundreds of outcomes at a time, and a statement per row would be a round
+# trip (and on SQLite a thread hop) per message.
+def _mark(state: OutboxState, **values: Any) -> Any:
+    """UPDATE of one item (``b_id``) to ``state``, counting an attempt made at ``b_now``."""
+    return (
         update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
+        .where(OutboxItem.id == bindparam("b_id"))
         .values(
             state=state,
             attempts=OutboxItem.attempts + 1,
             claimed_by=None,
-            updated_at=now,
+            updated_at=bindparam("b_now"),
             **values,
         )
     )
-    session.add(DeliveryAttempt(outbox_id=outbox_id, at=now, status=state.value, detail=detail))
+
+
+_MARK = {
+    OutboxState.SENT: _mark(
+        OutboxState.SENT,
+        provider_ref=bindparam("b_ref"),
+        sent_at=bindparam("b_now"),
+        last_error=None,
+    ),
+    OutboxState.RETRY: _mark(
+        OutboxState.RETRY, next_attempt_at=bindparam("b_next"), last_error=bindparam("b_detail")
+    ),
+    OutboxState.FAILED: _mark(OutboxState.FAILED, last_error=bindparam("b_detail")),
+}
+
+
+async def record_outcomes(
+    session: AsyncSession, outcomes: Sequence[Outcome], *, now: datetime
+) -> None:
+    """Count one attempt per outcome: move each item to its state, log the attempts beside."""
+    if not outcomes:
+        return
+    conn = await session.connection()  # Core executemany: no ORM objects per row
+    for state, stmt in _MARK.items():
+        params = [
+            {
+                "b_id": o.outbox_id,
+                "b_now": now,
+                "b_ref": o.provider_ref,
+                "b_next": o.next_attempt_at,
+                "b_detail": o.detail,
+            }
+            for o in outcomes
+            if o.state is state
+        ]
+        if params:
+            await conn.execute(stmt, params)
+    await conn.execute(
+        insert(DeliveryAttempt),
+        [
+            {"outbox_id": o.outbox_id, "at": now, "status": o.state.value, "detail": o.detail}
+            for o in outcomes
+        ],
+    )
 
 
 async def mark_sent(
     session: AsyncSession, outbox_id: int, *, provider_ref: str | None, detail: str, now: datetime
 ) -> None:
     """Record a successful submission."""
-    await _record_attempt(
-        session,
-        outbox_id,
-        OutboxState.SENT,
-        detail,
-        now,
-        provider_ref=provider_ref,
-        sent_at=now,
-        last_error=None,
+    await record_outcomes(
+        session, [Outcome(outbox_id, OutboxState.SENT, detail, provider_ref)], now=now
     )
 
 
@@ -139,20 +191,14 @@ async def mark_retry(
     session: AsyncSession, outbox_id: int, *, next_at: datetime, detail: str, now: datetime
 ) -> None:
     """Record a temporary failure and when to try again."""
-    await _record_attempt(
-        session,
-        outbox_id,
-        OutboxState.RETRY,
-        detail,
-        now,
-        next_attempt_at=next_at,
-        last_error=detail,
+    await record_outcomes(
+        session, [Outcome(outbox_id, OutboxState.RETRY, detail, next_attempt_at=next_at)], now=now
     )
 
 
 async def mark_failed(session: AsyncSession, outbox_id: int, *, detail: str, now: datetime) -> None:
     """Record a permanent failure (or a temporary one that ran out of time or attempts)."""
-    await _record_attempt(session, outbox_id, OutboxState.FAILED, detail, now, last_error=detail)
+    await record_outcomes(session, [Outcome(outbox_id, OutboxState.FAILED, detail)], now=now)
 
 
 async def release(
@@ -187,16 +233,23 @@ async def recover(
     now: datetime,
     exclude: Collection[int] = (),
     hold: Mapping[str, datetime] | None = None,
+    claimed_before: datetime | None = None,
 ) -> int:
     """Requeue items left ``sending`` by this worker's crash, or anyone's stale claim.
 
-    ``exclude`` are items this worker is sending right now (a periodic recovery must not
-    requeue them under its own feet). An item of a channel in ``hold`` is due again only at
-    that time: long enough for the provider's receipt about an earlier submission to arrive.
+    ``claimed_before`` is when this run of the worker started: its own claims since then are
+    not a crash's leftovers but sends in progress, and ``exclude`` are items it is sending
+    right now (a periodic recovery must not requeue them under its own feet; ``exclude``
+    alone is not enough, as a claim can commit between the caller reading its in-flight set
+    and this query). An item of a channel in ``hold`` is due again only at that time: long
+    enough for the provider's receipt about an earlier submission to arrive.
     """
+    mine = OutboxItem.claimed_by == worker
+    if claimed_before is not None:
+        mine &= OutboxItem.claimed_at < claimed_before
     query = select(OutboxItem.id, OutboxItem.channel).where(
         (OutboxItem.state == OutboxState.SENDING)
-        & ((OutboxItem.claimed_by == worker) | (OutboxItem.claimed_at < now - stale_after))
+        & (mine | (OutboxItem.claimed_at < now - stale_after))
     )
     if exclude:
         query = query.where(OutboxItem.id.not_in(list(exclude)))

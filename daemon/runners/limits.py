@@ -77,6 +77,10 @@ class Limiter:
         if self.window is not None:
             self.window.record(time.monotonic(), used)
 
+    def blocked_for(self) -> float:
+        """Seconds left of a `back_off` pause (0 when sends may go)."""
+        return max(0.0, self._blocked_until - time.monotonic())
+
     def back_off(self, seconds: float) -> None:
         """Stop sending for ``seconds`` (the provider said 429 with Retry-After)."""
         self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)

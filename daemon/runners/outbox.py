@@ -7,8 +7,14 @@ attempt and is logged once per outage.
 
 So do rate limits (issue 8): per channel alias a token bucket, a sliding-window quota and a
 concurrency cap. `run` drives one lane per allowed concurrent send (a `ChannelPool` lane, or
-the channel itself when it takes concurrent sends), each claiming only what its limiter grants,
-so sending on one lane overlaps with recording on another.
+the channel itself when it takes concurrent sends). The store sees few, large statements
+whatever the rate (a mass mailing is thousands of items, and SQLite has one writer): per alias
+a feeder claims many items at once, only what the limiter grants, and hands them to the lanes;
+the lanes send one item at a time and pass the outcomes to one recorder, which writes what
+has come in while its last transaction committed in the next one (group commit), one
+statement per kind of outcome. An item is recorded ``sent`` only after the channel took it.
+The feeder keeps at most ``batch_size`` items claimed and not yet recorded: that bounds what
+a crash can leave to be sent again.
 
 Crashes, and how PEC makes the resend avoidable. The outbox is at-least-once: an item is
 ``sending`` from its claim until the channel's outcome is recorded, and a crash in between
@@ -37,6 +43,7 @@ A periodic `recover` never requeues what this runner is sending at that moment.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 from collections.abc import Collection, Mapping
@@ -54,7 +61,7 @@ from daemon.waiting import wait_any
 from handlers.messaging.ratelimit import retry_after
 from store import outbox
 from store.clock import utcnow
-from store.models import OutboxItem
+from store.models import OutboxItem, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +116,7 @@ class OutboxRunner:
         )
         self._receipt_wait = timedelta(seconds=settings.unavailable_retry_seconds)
         self._inflight: set[int] = set()  # claimed by this runner, outcome not recorded yet
+        self._started = utcnow()  # its claims since are never a crash's leftovers
 
     def lanes(self, alias: str) -> list[Channel]:
         """The channels that may send for ``alias`` at the same time."""
@@ -132,6 +140,7 @@ class OutboxRunner:
                 now=now,
                 exclude=set(self._inflight),
                 hold={alias: now + self._receipt_wait for alias in self._receipts},
+                claimed_before=self._started,
             )
         if n:
             log.warning("outbox recovery: %d items were being sent at the crash, requeued", n)
@@ -148,14 +157,20 @@ class OutboxRunner:
             done: dict[int, str] = {}
             if rows and alias in self._receipts:
                 done = await outbox.acknowledged(session, [r.id for r in rows])
-            for item_id, receipt in done.items():
-                await outbox.mark_sent(
-                    session,
-                    item_id,
-                    provider_ref=next(r.message_id for r in rows if r.id == item_id),
-                    detail=f"not submitted again: the provider's {receipt} names it",
-                    now=now,
-                )
+            await outbox.record_outcomes(
+                session,
+                [
+                    outbox.Outcome(
+                        r.id,
+                        OutboxState.SENT,
+                        f"not submitted again: the provider's {done[r.id]} names it",
+                        provider_ref=r.message_id,
+                    )
+                    for r in rows
+                    if r.id in done
+                ],
+                now=now,
+            )
         if done:
             log.warning(
                 "outbox: %d items on %s were taken by the provider before a crash (receipt "
@@ -169,38 +184,90 @@ class OutboxRunner:
         return rows
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until ``stop`` is set; the batch in hand is finished first."""
+        """Send until ``stop`` is set: the items in hand are finished, claimed ones not yet in
+        hand go back to the queue unsent, and every outcome is recorded before returning."""
+        lanes = {alias: self.lanes(alias) for alias in self._channels}
+        recorder = _Recorder(self, sum(len(x) for x in lanes.values()))
         try:
             async with asyncio.TaskGroup() as tg:
-                for alias in self._channels:
-                    lanes = self.lanes(alias)
-                    for n, channel in enumerate(lanes):
+                tg.create_task(recorder.run(), name="outbox-recorder")
+                for alias, channels in lanes.items():
+                    flow = _Flow(self._settings.batch_size, len(channels))
+                    tg.create_task(self._feed(alias, flow, stop), name=f"outbox-{alias}")
+                    for n, channel in enumerate(channels):
                         tg.create_task(
-                            self._lane(alias, channel, len(lanes), stop),
+                            self._lane(alias, channel, flow, recorder, stop),
                             name=f"outbox-{alias}-{n}",
                         )
         finally:
             for channel in self._channels.values():
                 await channel.close()
 
-    async def _lane(self, alias: str, channel: Channel, lanes: int, stop: asyncio.Event) -> None:
+    async def _feed(self, alias: str, flow: _Flow, stop: asyncio.Event) -> None:
+        """Claim for the lanes of ``alias``: many items per claim (one statement), only what
+        the limiter grants, and never more than ``batch_size`` claimed and not yet recorded:
+        the most a crash can leave to be sent again."""
         limiter = self._limiters[alias]
-        # Small claims per lane spread a burst over every lane instead of one taking it all.
-        want = max(1, -(-self._settings.batch_size // lanes))
-        while not stop.is_set():
-            self._metrics.heartbeat("outbox")
-            try:
-                granted = await limiter.acquire(want, stop)
-                if not granted:
-                    return
-                rows = await self._claim(alias, granted)
-                limiter.used(granted, len(rows))
-                if rows:
-                    await self._send(alias, rows, channel)
+        try:
+            while not stop.is_set():
+                self._metrics.heartbeat("outbox")
+                room = flow.room()
+                if not room:
+                    await flow.wait(stop)
                     continue
-            except (OperationalError, DBAPIError) as exc:
-                log.error("store unavailable, outbox paused: %s", exc)
-            await self._idle(stop)
+                try:
+                    granted = await limiter.acquire(room, stop)
+                    if not granted:
+                        return
+                    rows = await self._claim(alias, granted)
+                    limiter.used(granted, len(rows))
+                    if rows:
+                        flow.put(rows)
+                        continue
+                except (OperationalError, DBAPIError) as exc:
+                    log.error("store unavailable, outbox paused: %s", exc)
+                await self._idle(stop)
+        finally:
+            flow.close()
+
+    async def _lane(
+        self,
+        alias: str,
+        channel: Channel,
+        flow: _Flow,
+        recorder: _Recorder,
+        stop: asyncio.Event,
+    ) -> None:
+        """Send what the feeder claimed, an item at a time, on ``channel``; outcomes go to the
+        recorder, so the next send never waits for the last one's commit."""
+        limiter = self._limiters[alias]
+        try:
+            while (item := await flow.get()) is not None:
+                if stop.is_set():  # shutting down: what is not in hand goes back unsent
+                    recorder.release(flow, [item.id], "not sent: shutdown", due=utcnow())
+                    continue
+                if (pause := limiter.blocked_for()) > 0:  # the provider's Retry-After
+                    await wait_any(stop, timeout=pause)
+                batch = [
+                    Outgoing(
+                        item.id, item.sender, tuple(item.recipients), item.payload, item.message_id
+                    )
+                ]
+                try:
+                    deliveries = await channel.send(batch)
+                except ChannelUnavailable as exc:
+                    self._note_down(alias, exc, 1)
+                    self._pauses(alias, exc.partial)
+                    recorder.add(flow, self._outcomes(alias, [item], exc.partial))
+                    if not exc.partial:
+                        due = utcnow() + timedelta(seconds=self._settings.unavailable_retry_seconds)
+                        recorder.release(flow, [item.id], str(exc), due=due)
+                    continue
+                self._note_up(alias)
+                self._pauses(alias, deliveries)
+                recorder.add(flow, self._outcomes(alias, [item], deliveries))
+        finally:
+            recorder.lane_done()
 
     async def run_once(self) -> int:
         """Claim one batch of due items per channel (within its limits) and send them."""
@@ -224,11 +291,10 @@ class OutboxRunner:
             total += n
         return total
 
-    async def _send(
-        self, alias: str, items: list[OutboxItem], channel: Channel | None = None
-    ) -> None:
+    async def _send(self, alias: str, items: list[OutboxItem]) -> None:
+        """Send ``items`` as one batch (a pool splits it over its lanes) and record it."""
         try:
-            await self._send_claimed(alias, items, channel or self._channels[alias])
+            await self._send_claimed(alias, items, self._channels[alias])
         finally:
             self._inflight.difference_update(i.id for i in items)
 
@@ -239,11 +305,14 @@ class OutboxRunner:
         try:
             deliveries = await channel.send(batch)
         except ChannelUnavailable as exc:
-            await self._record(alias, items, exc.partial)
+            self._pauses(alias, exc.partial)
             done = {d.outbox_id for d in exc.partial}
             rest = [i.id for i in items if i.id not in done]
             now = utcnow()
             async with self._sessions() as session, session.begin():
+                await outbox.record_outcomes(
+                    session, self._outcomes(alias, items, exc.partial), now=now
+                )
                 await outbox.release(
                     session,
                     rest,
@@ -251,54 +320,66 @@ class OutboxRunner:
                     next_at=now + timedelta(seconds=self._settings.unavailable_retry_seconds),
                     now=now,
                 )
-            if alias not in self._down:
-                log.error("channel %s unavailable, %d items kept queued: %s", alias, len(rest), exc)
-                self._down.add(alias)
-            self._metrics.count("channel_unavailable", channel=alias)
+            self._note_down(alias, exc, len(rest))
             return
+        self._note_up(alias)
+        self._pauses(alias, deliveries)
+        async with self._sessions() as session, session.begin():
+            await outbox.record_outcomes(
+                session, self._outcomes(alias, items, deliveries), now=utcnow()
+            )
+
+    def _note_down(self, alias: str, exc: ChannelUnavailable, kept: int) -> None:
+        if alias not in self._down:
+            log.error("channel %s unavailable, %d items kept queued: %s", alias, kept, exc)
+            self._down.add(alias)
+        self._metrics.count("channel_unavailable", channel=alias)
+
+    def _note_up(self, alias: str) -> None:
         if alias in self._down:
             log.warning("channel %s available again", alias)
             self._down.discard(alias)
-        await self._record(alias, items, deliveries)
 
-    async def _record(
+    def _pauses(self, alias: str, deliveries: list[Delivery]) -> None:
+        """A 429 with Retry-After holds every send of the alias for that long, from now."""
+        for d in deliveries:
+            if d.status != "sent" and (pause := retry_after(d.detail)) is not None:
+                self._limiters[alias].back_off(pause)
+
+    def _outcomes(
         self, alias: str, items: list[OutboxItem], deliveries: list[Delivery]
-    ) -> None:
-        if not deliveries:
-            return
+    ) -> list[outbox.Outcome]:
+        """What to record of each delivery: sent, or retry or failed by the retry policy."""
         rows = {i.id: i for i in items}
         policy = self._policies.get(alias, RetryPolicy())
         now = utcnow()
-        async with self._sessions() as session, session.begin():
-            for d in deliveries:
-                row = rows[d.outbox_id]
-                if d.status == "sent":
-                    await outbox.mark_sent(
-                        session, row.id, provider_ref=d.provider_ref, detail=d.detail, now=now
-                    )
-                    self._metrics.count("sent", channel=alias)
-                    continue
-                attempts = row.attempts + 1
-                if (pause := retry_after(d.detail)) is not None:  # 429 + Retry-After
-                    self._limiters[alias].back_off(pause)
-                until = row.deliver_until or row.created_at + timedelta(
-                    hours=policy.deliver_until_hours
+        out: list[outbox.Outcome] = []
+        for d in deliveries:
+            row = rows[d.outbox_id]
+            if d.status == "sent":
+                out.append(outbox.Outcome(row.id, OutboxState.SENT, d.detail, d.provider_ref))
+                continue
+            attempts = row.attempts + 1
+            until = row.deliver_until or row.created_at + timedelta(
+                hours=policy.deliver_until_hours
+            )
+            retry_at = next_attempt(policy, attempts, now)
+            if d.status == "retry" and attempts < policy.max_attempts and retry_at <= until:
+                out.append(
+                    outbox.Outcome(row.id, OutboxState.RETRY, d.detail, next_attempt_at=retry_at)
                 )
-                retry_at = next_attempt(policy, attempts, now)
-                if d.status == "retry" and attempts < policy.max_attempts and retry_at <= until:
-                    await outbox.mark_retry(
-                        session, row.id, next_at=retry_at, detail=d.detail, now=now
-                    )
-                    self._metrics.count("retried", channel=alias)
-                else:
-                    why = (
-                        d.detail
-                        if d.status == "failed"
-                        else f"gave up after {attempts} attempts: {d.detail}"
-                    )
-                    await outbox.mark_failed(session, row.id, detail=why, now=now)
-                    log.error("outbox item %d failed on %s: %s", row.id, alias, why)
-                    self._metrics.count("failed", channel=alias)
+                continue
+            why = (
+                d.detail
+                if d.status == "failed"
+                else f"gave up after {attempts} attempts: {d.detail}"
+            )
+            out.append(outbox.Outcome(row.id, OutboxState.FAILED, why))
+            log.error("outbox item %d failed on %s: %s", row.id, alias, why)
+        for state, name in _COUNTERS.items():
+            if n := sum(1 for o in out if o.state is state):
+                self._metrics.count(name, n, channel=alias)
+        return out
 
     async def _idle(self, stop: asyncio.Event) -> None:
         async with self._sessions() as session:
@@ -308,3 +389,130 @@ class OutboxRunner:
             wait = max(0.05, min(wait, (due - utcnow()).total_seconds()))
         self._wake.clear()
         await wait_any(self._wake, stop, timeout=wait)
+
+
+_COUNTERS = {OutboxState.SENT: "sent", OutboxState.RETRY: "retried", OutboxState.FAILED: "failed"}
+
+
+class _Flow:
+    """The items one alias's feeder claimed, on their way to its lanes and the recorder.
+
+    ``outstanding`` counts items claimed and not yet recorded (or released). The feeder
+    claims again only when the lanes are about to run dry, and never beyond ``cap``
+    (``batch_size``) outstanding, so the work a crash can leave in doubt stays bounded.
+    """
+
+    def __init__(self, cap: int, lanes: int) -> None:
+        self.cap = cap
+        self.low = max(1, min(lanes, cap // 2))  # claim again when fewer than this wait
+        self.items: collections.deque[OutboxItem] = collections.deque()
+        self.outstanding = 0
+        self.closed = False
+        self._put = asyncio.Event()  # items put, or closed
+        self._taken = asyncio.Event()  # items taken or recorded: room may have come back
+
+    def room(self) -> int:
+        """How many items to claim now (0: the lanes have enough, or the cap is reached)."""
+        if len(self.items) >= self.low:
+            return 0
+        return max(0, self.cap - self.outstanding)
+
+    async def wait(self, stop: asyncio.Event) -> None:
+        """Wait until items are taken or recorded (or ``stop``, or a second for the beat)."""
+        self._taken.clear()
+        await wait_any(self._taken, stop, timeout=1.0)
+
+    def put(self, rows: list[OutboxItem]) -> None:
+        self.items.extend(rows)
+        self.outstanding += len(rows)
+        self._put.set()
+
+    async def get(self) -> OutboxItem | None:
+        """The next item to send; None once the feeder has stopped and none is left."""
+        while not self.items:
+            if self.closed:
+                return None
+            self._put.clear()
+            await self._put.wait()
+        self._taken.set()
+        return self.items.popleft()
+
+    def done(self, n: int) -> None:
+        self.outstanding -= n
+        self._taken.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._put.set()
+
+
+class _Recorder:
+    """Writes the lanes' outcomes: what arrives while one transaction commits goes into the
+    next (group commit). Under load a transaction carries many messages, one statement per
+    kind of outcome; when idle, each outcome is written at once."""
+
+    def __init__(self, runner: OutboxRunner, lanes: int) -> None:
+        self._runner = runner
+        self._lanes = lanes  # running lanes; the recorder stops after the last one
+        self._outcomes: list[tuple[_Flow, outbox.Outcome]] = []
+        self._releases: list[tuple[_Flow, int, str, datetime]] = []
+        self._ready = asyncio.Event()
+
+    def add(self, flow: _Flow, outcomes: list[outbox.Outcome]) -> None:
+        self._outcomes += [(flow, o) for o in outcomes]
+        self._ready.set()
+
+    def release(self, flow: _Flow, ids: list[int], detail: str, *, due: datetime) -> None:
+        """Put items back unsent (no attempt counted), due again at ``due``."""
+        self._releases += [(flow, i, detail, due) for i in ids]
+        self._ready.set()
+
+    def lane_done(self) -> None:
+        self._lanes -= 1
+        self._ready.set()
+
+    async def run(self) -> None:
+        """Record until every lane has stopped and nothing is left."""
+        runner = self._runner
+        while self._outcomes or self._releases or self._lanes > 0:
+            if not (self._outcomes or self._releases):
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            outcomes, self._outcomes = self._outcomes, []
+            releases, self._releases = self._releases, []
+            try:
+                await self._write(outcomes, releases)
+            except (OperationalError, DBAPIError) as exc:
+                if self._lanes == 0:  # stopping: the items stay `sending`, recovery requeues
+                    log.error(
+                        "store unavailable, %d outcomes not recorded: %s",
+                        len(outcomes) + len(releases),
+                        exc,
+                    )
+                    return
+                log.error("store unavailable, outbox outcomes wait: %s", exc)
+                self._outcomes[:0], self._releases[:0] = outcomes, releases
+                await asyncio.sleep(runner._settings.poll_seconds)
+                continue
+            ids = [o.outbox_id for _, o in outcomes] + [i for _, i, _, _ in releases]
+            runner._inflight.difference_update(ids)
+            for flow in {f for f, _ in outcomes} | {f for f, *_ in releases}:
+                flow.done(
+                    sum(1 for f, _ in outcomes if f is flow)
+                    + sum(1 for f, *_ in releases if f is flow)
+                )
+
+    async def _write(
+        self,
+        outcomes: list[tuple[_Flow, outbox.Outcome]],
+        releases: list[tuple[_Flow, int, str, datetime]],
+    ) -> None:
+        now = utcnow()
+        groups: dict[tuple[str, datetime], list[int]] = {}
+        for _, item_id, detail, due in releases:
+            groups.setdefault((detail, due), []).append(item_id)
+        async with self._runner._sessions() as session, session.begin():
+            await outbox.record_outcomes(session, [o for _, o in outcomes], now=now)
+            for (detail, due), ids in groups.items():
+                await outbox.release(session, ids, detail=detail, next_at=due, now=now)

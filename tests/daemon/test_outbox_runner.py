@@ -242,3 +242,23 @@ async def test_periodic_recovery_leaves_items_in_flight_alone(
     assert await sending == 1
     assert await runner.drain() == 0
     assert len(channel.sent) == 1
+
+
+async def test_recovery_leaves_this_runs_claims_alone_without_the_in_flight_set(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A claim that commits after the minute job read the in-flight set is no crash either."""
+    await _enqueue(sessions, 1)
+    started = utcnow()
+    async with sessions() as s, s.begin():
+        assert await outbox.claim_due(s, "test", limit=10, now=utcnow())
+    stale = timedelta(minutes=15)
+    async with sessions() as s, s.begin():
+        now = utcnow()
+        assert (
+            await outbox.recover(
+                s, worker="test", stale_after=stale, now=now, claimed_before=started
+            )
+            == 0
+        )
+        assert await outbox.recover(s, worker="test", stale_after=stale, now=now) == 1
