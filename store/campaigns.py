@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, exists, func, select, update
+from sqlalchemy import String, Table, Text, bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,10 +116,42 @@ async def running(session: AsyncSession) -> list[Campaign]:
     return list((await session.execute(query)).scalars())
 
 
-def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> Any:
+def _insert(session: AsyncSession, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on ``table``, for the session's backend."""
     dialect = session.get_bind().dialect.name
     mod: Any = postgresql if dialect == "postgresql" else sqlite
-    return session.execute(mod.insert(table).on_conflict_do_nothing(), rows)
+    return mod.insert(table).on_conflict_do_nothing()
+
+
+def _insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> Any:
+    return session.execute(_insert(session, table), rows)
+
+
+# The UPDATEs of the bulk follow-up, each run once with all its rows (executemany). The
+# values are those `record_event` gives an ORM delivery: detail only when a report has one,
+# the provider's id only when the delivery has none yet.
+_BY_ID = CampaignDelivery.id == bindparam("b_id")
+_SYNC = (
+    update(CampaignDelivery)
+    .where(_BY_ID)
+    .values(attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_next"))
+)
+_ADVANCE = (
+    update(CampaignDelivery)
+    .where(_BY_ID)
+    .values(
+        state=bindparam("b_state"),
+        updated_at=bindparam("b_now"),
+        detail=func.coalesce(bindparam("b_detail", type_=Text), CampaignDelivery.detail),
+        provider_ref=case(
+            (
+                func.coalesce(CampaignDelivery.provider_ref, "") == "",
+                func.coalesce(bindparam("b_ref", type_=String), CampaignDelivery.provider_ref),
+            ),
+            else_=CampaignDelivery.provider_ref,
+        ),
+    )
+)
 
 
 async def add_deliveries(
@@ -297,22 +329,134 @@ async def record_event(
     return new  # flushed with the caller's next query or commit: no round trip per row
 
 
-async def outbox_outcomes(
-    session: AsyncSession, *, limit: int = 1000
-) -> list[tuple[CampaignDelivery, OutboxItem]]:
+@dataclass(frozen=True, slots=True)
+class OutboxOutcome:
+    """A delivery whose outbox item moved since the delivery last looked, with the item's
+    facts (plain values: a mass mailing follows thousands, no ORM objects needed)."""
+
+    delivery_id: int
+    campaign_id: int
+    channel: str
+    state: DeliveryState  # the delivery's, before this outcome
+    outbox_id: int
+    outbox_state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    updated_at: datetime
+    last_error: str | None
+    provider_ref: str | None
+
+
+async def outbox_outcomes(session: AsyncSession, *, limit: int = 1000) -> list[OutboxOutcome]:
     """Deliveries whose outbox item moved (sent, retried, failed) since they last looked."""
+    d, o = CampaignDelivery, OutboxItem
     query = (
-        select(CampaignDelivery, OutboxItem)
-        .join(OutboxItem, OutboxItem.idempotency_key == CampaignDelivery.idempotency_key)
-        .where(
-            CampaignDelivery.state.in_(_OPEN)
-            & OutboxItem.state.in_([OutboxState.SENT, OutboxState.RETRY, OutboxState.FAILED])
-            & (OutboxItem.attempts > CampaignDelivery.attempts)
+        select(
+            d.id,
+            d.campaign_id,
+            d.channel,
+            d.state,
+            o.id,
+            o.state,
+            o.attempts,
+            o.next_attempt_at,
+            o.updated_at,
+            o.last_error,
+            o.provider_ref,
         )
-        .order_by(OutboxItem.updated_at, OutboxItem.id)
+        .join(o, o.idempotency_key == d.idempotency_key)
+        .where(
+            d.state.in_(_OPEN)
+            & o.state.in_([OutboxState.SENT, OutboxState.RETRY, OutboxState.FAILED])
+            & (o.attempts > d.attempts)
+        )
+        .order_by(o.updated_at, o.id)
         .limit(limit)
     )
-    return [(d, o) for d, o in (await session.execute(query)).all()]
+    return [OutboxOutcome(*row) for row in (await session.execute(query)).all()]
+
+
+async def sync_attempts(
+    session: AsyncSession, rows: Sequence[tuple[int, int, datetime | None]]
+) -> None:
+    """Copy (delivery id, attempts, next attempt) from the outbox: the delivery has looked."""
+    if rows:
+        await (await session.connection()).execute(
+            _SYNC, [{"b_id": i, "b_attempts": n, "b_next": at} for i, n, at in rows]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report about a delivery for `record_events` (see `record_event`)."""
+
+    delivery_id: int
+    state: DeliveryState  # the delivery's current state
+    status: str
+    source: str
+    dedupe_key: str
+    occurred_at: datetime
+    detail: str | None = None
+    provider_ref: str | None = None
+    payload: str | None = None
+
+
+async def record_events(
+    session: AsyncSession,
+    reports: Sequence[Report],
+    *,
+    now: datetime,
+    advance: Callable[[str, str], str | None],
+) -> list[str | None]:
+    """`record_event` for many reports at once: one INSERT of the events and one UPDATE of
+    the deliveries they move, whatever their number. Return each report's new state or None.
+
+    A report seen before (same dedupe key, in the store or earlier in ``reports``) changes
+    nothing; each delivery should appear once (its state is the one given in its report).
+    """
+    news = [advance(r.state.value, r.status) if r.status in _STATES else None for r in reports]
+    keys = [r.dedupe_key[:300] for r in reports]
+    rows = [
+        {
+            "delivery_id": r.delivery_id,
+            "dedupe_key": key,
+            "source": r.source,
+            "status": r.status,
+            "pec_receipt_id": None,
+            "occurred_at": r.occurred_at,
+            "received_at": now,
+            "applied": new is not None,
+            "payload": r.payload,
+        }
+        for r, key, new in zip(reports, keys, news, strict=True)
+    ]
+    if not rows:
+        return []
+    # RETURNING names the rows actually inserted: the others were seen before.
+    stmt = _insert(session, DeliveryEvent.__table__).returning(  # type: ignore[arg-type]
+        DeliveryEvent.dedupe_key
+    )
+    fresh = set((await session.execute(stmt, rows)).scalars())
+    out: list[str | None] = []
+    moves = []
+    for r, key, new in zip(reports, keys, news, strict=True):
+        if new is None or key not in fresh:
+            out.append(None)
+            continue
+        fresh.discard(key)  # a second report of the same key in this batch is a repeat
+        out.append(new)
+        moves.append(
+            {
+                "b_id": r.delivery_id,
+                "b_state": DeliveryState(new),
+                "b_now": now,
+                "b_detail": r.detail,
+                "b_ref": r.provider_ref or None,
+            }
+        )
+    if moves:
+        await (await session.connection()).execute(_ADVANCE, moves)
+    return out
 
 
 async def unseen_pec_receipts(
@@ -350,6 +494,19 @@ async def note_outcomes(
         await set_state(session, campaign_id, CampaignState.PAUSED, now=now, reason=reason)
         return campaign
     return None
+
+
+async def deliveries_by_id(
+    session: AsyncSession, delivery_ids: Sequence[int]
+) -> list[CampaignDelivery]:
+    """The deliveries of ``delivery_ids``, in that order."""
+    if not delivery_ids:
+        return []
+    rows = await session.execute(
+        select(CampaignDelivery).where(CampaignDelivery.id.in_(list(delivery_ids)))
+    )
+    found = {d.id: d for d in rows.scalars()}
+    return [found[i] for i in delivery_ids if i in found]
 
 
 async def find_delivery(

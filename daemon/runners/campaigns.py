@@ -280,44 +280,50 @@ class CampaignRunner:
         return await self._follow_pec() + n > 0
 
     async def _follow_outbox(self) -> int:
+        """Record what the outbox did with each delivery: a few statements per batch (one
+        INSERT of events, one UPDATE each of attempts and states), not per delivery."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
             rows = await campaigns.outbox_outcomes(session)
-            breaker: dict[int, list[bool]] = defaultdict(list)
-            failed: list[CampaignDelivery] = []
-            for d, o in rows:
-                if o.state is OutboxState.SENT:
+            reports, synced = [], []
+            for o in rows:
+                if o.outbox_state is OutboxState.SENT:
                     # Plain e-mail has no later evidence: the relay's 250 is all we get.
-                    status = states.ACCEPTED if d.channel == "email" else states.SUBMITTED
-                elif o.state is OutboxState.RETRY:
+                    status = states.ACCEPTED if o.channel == "email" else states.SUBMITTED
+                elif o.outbox_state is OutboxState.RETRY:
                     status = states.FAILED_TEMPORARY
                 else:
                     status = states.FAILED
-                d.attempts = o.attempts
-                d.next_attempt_at = o.next_attempt_at if status == states.FAILED_TEMPORARY else None
-                new = await campaigns.record_event(
-                    session,
-                    d,
-                    status,
-                    source="outbox",
-                    dedupe_key=f"outbox:{o.id}:{o.attempts}:{o.state.value}",
-                    occurred_at=o.updated_at,
-                    now=now,
-                    advance=states.advance,
-                    detail=o.last_error if status != states.ACCEPTED else None,
-                    provider_ref=o.provider_ref,
+                retry_at = o.next_attempt_at if status == states.FAILED_TEMPORARY else None
+                synced.append((o.delivery_id, o.attempts, retry_at))
+                reports.append(
+                    campaigns.Report(
+                        o.delivery_id,
+                        o.state,
+                        status,
+                        source="outbox",
+                        dedupe_key=f"outbox:{o.outbox_id}:{o.attempts}:{o.outbox_state.value}",
+                        occurred_at=o.updated_at,
+                        detail=o.last_error if status != states.ACCEPTED else None,
+                        provider_ref=o.provider_ref,
+                    )
                 )
+            await campaigns.sync_attempts(session, synced)
+            news = await campaigns.record_events(session, reports, now=now, advance=states.advance)
+            breaker: dict[int, list[bool]] = defaultdict(list)
+            failed: list[int] = []
+            for o, r, new in zip(rows, reports, news, strict=True):
                 if o.last_error != "cancelled":
-                    breaker[d.campaign_id].append(
-                        status != states.FAILED_TEMPORARY and new != states.FAILED
+                    breaker[o.campaign_id].append(
+                        r.status != states.FAILED_TEMPORARY and new != states.FAILED
                     )
                 if new == states.FAILED:
-                    failed.append(d)
+                    failed.append(o.delivery_id)
             for campaign_id, outcomes in breaker.items():
                 tripped = await campaigns.note_outcomes(session, campaign_id, outcomes, now=now)
                 if tripped is not None:
                     await self._alert(session, tripped, now)
-            await self.fallback(session, failed, now)
+            await self.fallback(session, await campaigns.deliveries_by_id(session, failed), now)
         return len(rows)
 
     async def _follow_pec(self) -> int:
