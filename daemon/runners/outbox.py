@@ -243,11 +243,11 @@ class OutboxRunner:
         limiter = self._limiters[alias]
         try:
             while (item := await flow.get()) is not None:
+                if (pause := limiter.blocked_for()) > 0:  # the provider's Retry-After
+                    await wait_any(stop, timeout=pause)
                 if stop.is_set():  # shutting down: what is not in hand goes back unsent
                     recorder.release(flow, [item.id], "not sent: shutdown", due=utcnow())
                     continue
-                if (pause := limiter.blocked_for()) > 0:  # the provider's Retry-After
-                    await wait_any(stop, timeout=pause)
                 batch = [
                     Outgoing(
                         item.id, item.sender, tuple(item.recipients), item.payload, item.message_id

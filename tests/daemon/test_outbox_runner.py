@@ -262,3 +262,59 @@ async def test_recovery_leaves_this_runs_claims_alone_without_the_in_flight_set(
             == 0
         )
         assert await outbox.recover(s, worker="test", stale_after=stale, now=now) == 1
+
+
+# --- run(): feeder, lanes and the group-committing recorder ----------------------------------
+
+
+async def _states(sessions: async_sessionmaker[AsyncSession]) -> dict[int, OutboxItem]:
+    async with sessions() as s:
+        return {r.id: r for r in (await s.execute(select(OutboxItem))).scalars()}
+
+
+async def test_run_records_every_outcome_kind(sessions: async_sessionmaker[AsyncSession]) -> None:
+    ids = [await _enqueue(sessions, n) for n in range(4)]
+    # one lane, oldest first: 0 retried then sent, 1 failed, 2 kept queued by an outage
+    channel = ScriptedChannel("pec", ["retry", "failed", "unavailable"])
+    runner = _runner(sessions, channel)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        rows = await _states(sessions)
+        if all(r.state in (OutboxState.SENT, OutboxState.FAILED) for r in rows.values()):
+            break
+    stop.set()
+    await task
+    rows = await _states(sessions)
+    assert [rows[i].state for i in ids] == [OutboxState.SENT, OutboxState.FAILED] + [
+        OutboxState.SENT
+    ] * 2
+    assert [rows[i].attempts for i in ids] == [2, 1, 1, 1]  # the outage counted no attempt
+    assert sorted(o.outbox_id for o in channel.sent) == [ids[0], ids[2], ids[3]]
+    assert not runner._inflight
+
+
+async def test_run_stopped_puts_back_what_it_had_not_sent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    ids = [await _enqueue(sessions, n) for n in range(20)]
+    stop = asyncio.Event()
+
+    class Slow(ScriptedChannel):
+        async def send(self, batch):  # type: ignore[no-untyped-def]
+            if len(self.sent) == 3:
+                stop.set()  # SIGTERM while the fourth is in hand
+            await asyncio.sleep(0.01)
+            return await super().send(batch)
+
+    channel = Slow("pec")
+    runner = _runner(sessions, channel)
+    await asyncio.wait_for(runner.run(stop), 10)
+    rows = await _states(sessions)
+    sent = {o.outbox_id for o in channel.sent}
+    assert len(sent) == 4  # the item in hand was finished
+    assert all(rows[i].state is OutboxState.SENT for i in sent)
+    rest = [rows[i] for i in ids if i not in sent]
+    assert all(r.state is OutboxState.QUEUED and r.attempts == 0 for r in rest)
+    assert not runner._inflight
