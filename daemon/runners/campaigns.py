@@ -42,6 +42,8 @@ from store.outbox import NewOutgoing
 
 log = logging.getLogger(__name__)
 
+_FOLLOW_BATCH = 1000  # outbox outcomes followed per transaction
+
 # PEC receipt type (X-Ricevuta, domain.md §4.2) -> delivery state; None: evidence only.
 PEC_RECEIPT_STATES: dict[str, str | None] = {
     "accettazione": states.ACCEPTED,
@@ -132,8 +134,7 @@ class Planner:
                 # there was no address or consent).
                 why = "; ".join(skipped) or "no usable channel"
                 state = DeliveryState.FAILED if unsendable else DeliveryState.SUPPRESSED
-                return campaigns.NewDelivery(c.id, member.id, c.channels[0], None, None, state,
-                                             why)
+                return campaigns.NewDelivery(c.id, member.id, c.channels[0], None, None, state, why)
             alias = self.aliases.get(channel)
             try:
                 if alias is None:
@@ -207,22 +208,33 @@ class CampaignRunner:
         while not stop.is_set():
             self._metrics.heartbeat("campaigns")
             try:
-                busy = await self.step()
+                followed, fanned = await self._step()
             except (OperationalError, DBAPIError) as exc:
                 log.error("store unavailable, campaigns paused: %s", exc)
-                busy = False
-            if not busy:
-                self.wake.clear()
-                await wait_any(self.wake, stop, timeout=self._settings.poll_seconds)
+                followed, fanned = 0, False
+            if fanned or followed >= _FOLLOW_BATCH:
+                continue  # more is waiting
+            # Little or nothing moved: let outcomes gather for a poll period, so that during
+            # a mass mailing one follow-up carries many deliveries instead of a few each.
+            self.wake.clear()
+            await wait_any(self.wake, stop, timeout=self._settings.poll_seconds)
 
     async def step(self) -> bool:
         """Follow outcomes, then fan out one page per running campaign; True if work was done."""
-        busy = await self.follow()
+        followed, fanned = await self._step()
+        return followed > 0 or fanned
+
+    async def _step(self) -> tuple[int, bool]:
+        """`step`: how many deliveries moved (outbox outcomes and PEC receipts), and whether
+        a page was fanned out."""
+        followed = await self._follow_outbox()
+        followed += await self._follow_pec()
         async with self._sessions() as session:
             running = await campaigns.running(session)
+        fanned = False
         for campaign in running:
-            busy = await self.fan_out(campaign.id) or busy
-        return busy
+            fanned = await self.fan_out(campaign.id) or fanned
+        return followed, fanned
 
     async def drain(self) -> None:
         """Step until nothing is left to do (tests and `pecora campaign send --wait`)."""
@@ -274,17 +286,12 @@ class CampaignRunner:
                 self._outbox_wake.set()
         return bool(members)
 
-    async def follow(self) -> bool:
-        """Move deliveries forward from outbox outcomes and PEC receipts; True if any moved."""
-        n = await self._follow_outbox()
-        return await self._follow_pec() + n > 0
-
     async def _follow_outbox(self) -> int:
         """Record what the outbox did with each delivery: a few statements per batch (one
         INSERT of events, one UPDATE each of attempts and states), not per delivery."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            rows = await campaigns.outbox_outcomes(session)
+            rows = await campaigns.outbox_outcomes(session, limit=_FOLLOW_BATCH)
             reports, synced = [], []
             for o in rows:
                 if o.outbox_state is OutboxState.SENT:
