@@ -214,8 +214,10 @@ class CampaignRunner:
                 followed, fanned = 0, False
             if fanned or followed >= _FOLLOW_BATCH:
                 continue  # more is waiting
-            # Little or nothing moved: let outcomes gather for a poll period, so that during
-            # a mass mailing one follow-up carries many deliveries instead of a few each.
+            # Little or nothing moved, or the outbox has a page queued already: wait a poll
+            # period. Outcomes gather, so that one follow-up carries many deliveries, and the
+            # outbox gets the store between two pages (on SQLite, back-to-back fan-out
+            # transactions would keep its claims waiting until the whole campaign is planned).
             self.wake.clear()
             await wait_any(self.wake, stop, timeout=self._settings.poll_seconds)
 
@@ -226,15 +228,16 @@ class CampaignRunner:
 
     async def _step(self) -> tuple[int, bool]:
         """`step`: how many deliveries moved (outbox outcomes and PEC receipts), and whether
-        a page was fanned out."""
+        a page was fanned out for a campaign whose outbox is about to run dry."""
         followed = await self._follow_outbox()
         followed += await self._follow_pec()
         async with self._sessions() as session:
             running = await campaigns.running(session)
-        fanned = False
+        hungry = False
         for campaign in running:
-            fanned = await self.fan_out(campaign.id) or fanned
-        return followed, fanned
+            planned, queued = await self._fan_out(campaign.id)
+            hungry = hungry or (planned and queued < self._settings.page_size)
+        return followed, hungry
 
     async def drain(self) -> None:
         """Step until nothing is left to do (tests and `pecora campaign send --wait`)."""
@@ -258,18 +261,23 @@ class CampaignRunner:
 
     async def fan_out(self, campaign_id: int) -> bool:
         """Plan one page of members; return True if there was anything to do."""
+        return (await self._fan_out(campaign_id))[0]
+
+    async def _fan_out(self, campaign_id: int) -> tuple[bool, int]:
+        """`fan_out`, and how many of the campaign's deliveries were open before the page."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
             campaign = await campaigns.get(session, campaign_id)
             if campaign is None or campaign.state is not CampaignState.RUNNING:
-                return False
+                return False, 0
+            queued = await campaigns.open_count(session, campaign.id)
             if campaign.fanned_out:
-                if await campaigns.open_count(session, campaign.id) == 0:
+                if queued == 0:
                     await campaigns.set_state(session, campaign.id, CampaignState.DONE, now=now)
                     log.info("campaign %s done", campaign.name)
-                return False
-            if await campaigns.open_count(session, campaign.id) >= self._settings.max_open:
-                return False  # keep the outbox lean (Postal #624): wait for sends to drain
+                return False, queued
+            if queued >= self._settings.max_open:
+                return False, queued  # keep the outbox lean (Postal #624): let sends drain
             members = await albo.page(
                 session, after=campaign.cursor, limit=self._settings.page_size
             )
@@ -284,7 +292,7 @@ class CampaignRunner:
             self._metrics.count("campaign_planned", len(rows))
             if self._outbox_wake is not None:
                 self._outbox_wake.set()
-        return bool(members)
+        return bool(members), queued
 
     async def _follow_outbox(self) -> int:
         """Record what the outbox did with each delivery: a few statements per batch (one
