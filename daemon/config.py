@@ -175,6 +175,8 @@ class InboxSettings(_Model):
 class OutboxSettings(_Model):
     """The outbox runner."""
 
+    # Per channel alias, the most items claimed and not yet recorded: what a crash can leave
+    # to be sent again (the runner claims that many at once when its lanes run dry).
     batch_size: int = Field(50, ge=1)
     poll_seconds: float = Field(1.0, gt=0)
     unavailable_retry_seconds: float = Field(30, gt=0)
