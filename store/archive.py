@@ -116,7 +116,7 @@ class FilesystemArchive:
                 os.link(tmp_name, final)
         finally:
             os.unlink(tmp_name)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return digest
 
     def get_blocking(self, sha256: str) -> bytes:
@@ -130,7 +130,8 @@ class FilesystemArchive:
         return data
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """fsync a directory: the names created or renamed in it survive a crash."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import threading
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -27,6 +28,7 @@ from store.archive import (
     ArchiveError,
     FilesystemArchive,
     _check_name,
+    fsync_dir,
     in_io_thread,
     sha256_hex,
 )
@@ -109,12 +111,18 @@ class RetainedFilesystemArchive(FilesystemArchive):
         return digest
 
     def _write_retention(self, digest: str, until: dt.datetime) -> None:
+        # As durable as the item itself: a record lost in a crash after the commit would leave
+        # a document under legal retention deletable (temp file, fsync, rename, dir fsync).
         path = self._retention_path(digest)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{digest}-{os.getpid()}")
-        tmp.write_text(until.astimezone(dt.UTC).isoformat())
+        tmp = path.with_name(f".tmp-{digest}-{os.getpid()}-{threading.get_ident()}")
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(until.astimezone(dt.UTC).isoformat())
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o444)
         os.replace(tmp, path)  # only ever moves the date later (checked by the caller)
+        fsync_dir(path.parent)
 
     async def retention(self, sha256: str) -> dt.datetime | None:
         """See `WormArchive.retention`."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from email import policy as email_policy
 from email import quoprimime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from handlers.messaging.templates import Rendered
@@ -113,7 +113,9 @@ def _mail(
 ) -> Built:
     if not sender:
         raise CannotSend(f"{channel}: the campaign has no sender address")
-    mid = message_id_for(key, sender.rsplit("@", 1)[-1])
+    # the domain of the address itself, also when the sender is written "Name <addr>"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "pecora.invalid"
+    mid = message_id_for(key, domain)
     if attachment is None:
         return Built(
             _text_mail(channel, address, rendered, sender, mid, now, unsubscribe), mid, (address,)

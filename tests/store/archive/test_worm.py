@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -88,3 +89,24 @@ async def test_rgw_bucket_without_object_lock_is_refused(rgw_archive: S3ObjectLo
 
     with pytest.raises(ArchiveError, match="Object Lock"):
         await plain.ensure_bucket()
+
+
+def test_retention_record_is_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record is fsynced, then its directory after the rename (crash-safe like the item)."""
+    import os
+
+    worm = RetainedFilesystemArchive(tmp_path)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    sha = worm.put_retained_blocking(b"conservato", LATER)
+    record = worm._retention_path(sha)
+    assert any(".tmp-" in p and sha in p for p in synced)  # the record's content
+    assert str(record.parent) in synced  # its name
+    assert worm.retention_blocking(sha) == LATER
+    assert [p.name for p in record.parent.iterdir()] == [record.name]  # no temp left
