@@ -172,19 +172,20 @@ def _default_sender(settings: Settings, channels: list[str]) -> str | None:
 
 async def cmd_campaign_preview(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.messaging import campaign_runner
+    from daemon.sandbox.messaging import stand_in_aliases
     from store import albo, campaigns
     from store.clock import utcnow
 
     problems: list[dict[str, Any]] = []
-    shown, planned = 0, {"queued": 0, "suppressed": 0, "not in segment": 0}
+    shown, planned = 0, {"queued": 0, "suppressed": 0, "failed": 0, "not in segment": 0}
     async with _services(settings) as svc, svc.sessions() as session:
         campaign = await campaigns.get(session, args.campaign)
         if campaign is None:
             err.print(f"no campaign {args.campaign}")
             return 1
-        planner = await campaign_runner(svc, settings.campaigns).planner(
-            campaign
-        )
+        # plan with the channels the daemon will have (in sandbox mode: its stand-ins)
+        runner = campaign_runner(svc, settings.campaigns, stand_in_aliases(settings))
+        planner = await runner.planner(campaign)
         after = 0
         while members := await albo.page(session, after=after, limit=500):
             after = members[-1].id
@@ -215,7 +216,7 @@ async def cmd_campaign_preview(args: argparse.Namespace, settings: Settings) -> 
         out.print(", ".join(f"{k} {v}" for k, v in planned.items()))
         if problems:
             _emit(args, problems, "recipients that cannot get it on their first channel")
-    return 1 if planned["suppressed"] else 0
+    return 1 if planned["suppressed"] or planned["failed"] else 0
 
 
 async def _set(args: argparse.Namespace, settings: Settings, state: str) -> int:

@@ -8,7 +8,7 @@ TaskGroup.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from channels.http_provider import HttpProviderChannel
@@ -19,13 +19,16 @@ from daemon.runners.campaigns import CampaignRunner
 from daemon.services import Services
 
 
-def campaign_runner(svc: Services, cfg: CampaignSettings) -> CampaignRunner:
-    """The fan-out runner over the daemon's store, archive and channels."""
+def campaign_runner(
+    svc: Services, cfg: CampaignSettings, stand_ins: Mapping[str, str] | None = None
+) -> CampaignRunner:
+    """The fan-out runner over the daemon's store, archive and channels (``stand_ins``: the
+    sandbox's channels for what is not configured, when planning outside the daemon)."""
     return CampaignRunner(
         svc.sessions,
         svc.archive,
         cfg,
-        cfg.aliases(svc.settings.channels),
+        {**(stand_ins or {}), **cfg.aliases(svc.settings.channels)},
         metrics=svc.metrics,
         outbox_wake=svc.outbox_wake,
     )

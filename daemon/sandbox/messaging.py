@@ -49,6 +49,22 @@ _PROVIDERS: dict[str, tuple[str, str, type[FakeProvider]]] = {
 MAIL_ALIAS = "sandbox-mail"
 
 
+def stand_in_aliases(settings: Settings, pec_alias: str = "pec") -> dict[str, str]:
+    """Campaign channel -> the stand-in's channel alias, for each channel sandbox mode serves
+    with a stand-in (none outside sandbox mode). The CLI's preview and dry run use it to plan
+    exactly as the daemon will send."""
+    if not settings.sandbox.enabled:
+        return {}
+    kinds = {c.kind for c in settings.channels.values()}
+    out = {"pec": pec_alias}
+    if not kinds & set(KINDS["email"]):
+        out["email"] = MAIL_ALIAS
+    for name, (alias, kind, _) in _PROVIDERS.items():
+        if kind not in kinds:
+            out[name] = alias
+    return out
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))

@@ -69,7 +69,7 @@ def test_albo_and_campaign_commands(tmp_path: Path) -> None:
     dry = _run(tmp_path, "campaign", "preview", "quote", "--dry-run", "--json")
     assert dry.returncode == 1  # A2 opted out of e-mail: reported, not sent
     plan = json.loads(dry.stdout)
-    assert plan["counts"] == {"queued": 1, "suppressed": 1, "not in segment": 0}
+    assert plan["counts"] == {"queued": 1, "suppressed": 1, "failed": 0, "not in segment": 0}
     assert plan["problems"][0]["member_id"] == "A2"
     bad = _run(
         tmp_path,

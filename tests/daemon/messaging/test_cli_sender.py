@@ -4,6 +4,7 @@ sandbox mode, or a clear refusal (never a campaign whose every e-mail would fail
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -43,3 +44,19 @@ def test_default_sender(tmp_path: Path) -> None:
                      '[channels.mail]\nkind = "memory"\nsender = "albo@ordine.example.it"\n')
     assert _run(named, *CREATE, "--channel", "email").returncode == 0
     assert _senders(tmp_path / "c") == ["albo@ordine.example.it"]
+
+
+def test_dry_run_reports_members_whose_message_cannot_be_built(tmp_path: Path) -> None:
+    """Registered mail without the campaign's PDF: failed, with why, and exit 1."""
+    config = tmp_path / "pecora.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "d"}"\n')
+    albo = tmp_path / "albo.csv"
+    albo.write_text("member_id;name;street;cap;city;province\n"
+                    "P1;Pia Neri;Via Appia 12;00179;Roma;RM\n")
+    assert _run(config, "albo", "import", str(albo)).returncode == 0
+    assert _run(config, *CREATE, "--channel", "registered-mail").returncode == 0
+    dry = _run(config, "campaign", "preview", "1", "--dry-run", "--json")
+    assert dry.returncode == 1, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert plan["counts"] == {"queued": 0, "suppressed": 0, "failed": 1, "not in segment": 0}
+    assert "PDF" in plan["problems"][0]["why"]

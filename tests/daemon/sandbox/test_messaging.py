@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from daemon.sandbox.messaging import MAIL_ALIAS, SandboxMessaging
+from daemon.sandbox.messaging import MAIL_ALIAS, SandboxMessaging, stand_in_aliases
 from store import campaigns
 from store.archive import FilesystemArchive
 from store.campaign_reports import counts
@@ -90,6 +90,9 @@ def test_configured_channels_get_no_stand_in(tmp_path: Path) -> None:
     assert applied.campaigns.aliases(applied.channels) == {
         "pec": "pec", "email": "mail", "sms": "sandbox-sms", "fax": "sandbox-fax",
         "registered-mail": "sandbox-registered-mail"}
+    # what the CLI's dry run plans with is what the daemon sends with
+    assert {**stand_in_aliases(settings), **settings.campaigns.aliases(settings.channels)} == (
+        applied.campaigns.aliases(applied.channels))
     secret = applied.channels["sandbox-sms"].webhook_secret
     assert secret is not None and secret.file is not None
     assert secret.file.stat().st_mode & 0o077 == 0  # only the daemon reads it
