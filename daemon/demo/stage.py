@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.fakes.providers import FakeFax, FakeRegisteredMail, FakeSms
 from daemon.config import Settings, parse_settings
-from daemon.sandbox.network import MemoryMailbox
+from daemon.sandbox.network import MemoryMailbox, free_port
 from daemon.sandbox.world import SandboxWorld
 from daemon.sandbox_mode import SandboxRuntime, observe_sandbox
 from store.archive import FilesystemArchive
@@ -36,13 +35,6 @@ SUPPLIER = "fornitore@pec.sandbox.test"  # the simulated supplier's transmitter 
 CUSTOMER_PEC = "acquisti@pec.cliente.sandbox.test"  # the private customer's PEC
 #: Campaign channel -> the outbox alias the demo configures for it.
 ALIASES = {"pec": "pec", "email": "mail", "sms": "sms", "fax": "fax", "registered-mail": "rol"}
-
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class _Sink:

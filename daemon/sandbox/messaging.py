@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from daemon.config import ChannelSettings, Settings
 from daemon.config_base import SecretRef
 from daemon.config_campaigns import KINDS
 from daemon.sandbox.elsewhere import MaildirMailbox
+from daemon.sandbox.network import free_port
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,6 @@ def stand_in_aliases(settings: Settings, pec_alias: str = "pec") -> dict[str, st
     return out
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 class _MaildirSink:
     """aiosmtpd handler: each message is kept in a Maildir (written off the event loop)."""
 
@@ -97,7 +91,7 @@ class SandboxMessaging:
     def create(cls, settings: Settings) -> SandboxMessaging:
         """Decide what is missing from ``settings`` and prepare its stand-ins (nothing runs)."""
         host = settings.sandbox.host
-        kinds = {c.kind for c in settings.channels.values()}
+        wanted = stand_in_aliases(settings)  # campaign channel -> stand-in alias
         base = settings.daemon.data_dir / "sandbox"
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = secrets.token_urlsafe(24)
@@ -105,18 +99,18 @@ class SandboxMessaging:
         secret_file.touch(mode=0o600)
         secret_file.write_text(secret, encoding="utf-8")
         cfg = settings.campaigns
-        port = cfg.webhook_port if "webhook_port" in cfg.model_fields_set else _free_port(host)
+        port = cfg.webhook_port if "webhook_port" in cfg.model_fields_set else free_port(host)
         webhook = f"http://{cfg.webhook_host}:{port}/webhooks"
-        mail_dir = None if kinds & set(KINDS["email"]) else base / "mail"
+        mail_dir = base / "mail" if "email" in wanted else None
         out = cls(host, mail_dir, secret_file, port)
         if mail_dir is not None:
-            out.ports[MAIL_ALIAS] = _free_port(host)
+            out.ports[MAIL_ALIAS] = free_port(host)
         for name, (alias, kind, fake) in _PROVIDERS.items():
-            if kind in kinds:
+            if name not in wanted:
                 continue
             callback = f"{webhook}/{alias}" if cfg.enabled and cfg.webhook_enabled else None
             out.providers[alias] = fake(webhook_secret=secret, callback_url=callback)
-            out.ports[alias] = _free_port(host)
+            out.ports[alias] = free_port(host)
             log.debug("sandbox %s provider for campaign channel %s", kind, name)
         return out
 
