@@ -282,6 +282,23 @@ async def set_state(
     return 0
 
 
+def _event_row(delivery_id: int, dedupe_key: str, source: str, status: str,
+               occurred_at: datetime, now: datetime, *, applied: bool, payload: str | None,
+               pec_receipt_id: int | None = None) -> dict[str, Any]:
+    """One `DeliveryEvent` row, as `record_event` and `record_events` insert it."""
+    return {
+        "delivery_id": delivery_id,
+        "dedupe_key": dedupe_key,
+        "source": source,
+        "status": status,
+        "pec_receipt_id": pec_receipt_id,
+        "occurred_at": occurred_at,
+        "received_at": now,
+        "applied": applied,
+        "payload": payload,
+    }
+
+
 async def record_event(
     session: AsyncSession,
     delivery: CampaignDelivery,
@@ -306,17 +323,8 @@ async def record_event(
     fresh = await insert_ignore(
         session,
         DeliveryEvent.__table__,  # type: ignore[arg-type]
-        {
-            "delivery_id": delivery.id,
-            "dedupe_key": dedupe_key[:300],
-            "source": source,
-            "status": status,
-            "pec_receipt_id": pec_receipt_id,
-            "occurred_at": occurred_at,
-            "received_at": now,
-            "applied": new is not None,
-            "payload": payload,
-        },
+        _event_row(delivery.id, dedupe_key[:300], source, status, occurred_at, now,
+                   applied=new is not None, payload=payload, pec_receipt_id=pec_receipt_id),
     )
     if not fresh or new is None:
         return None
@@ -417,17 +425,8 @@ async def record_events(
     news = [advance(r.state.value, r.status) if r.status in _STATES else None for r in reports]
     keys = [r.dedupe_key[:300] for r in reports]
     rows = [
-        {
-            "delivery_id": r.delivery_id,
-            "dedupe_key": key,
-            "source": r.source,
-            "status": r.status,
-            "pec_receipt_id": None,
-            "occurred_at": r.occurred_at,
-            "received_at": now,
-            "applied": new is not None,
-            "payload": r.payload,
-        }
+        _event_row(r.delivery_id, key, r.source, r.status, r.occurred_at, now,
+                   applied=new is not None, payload=r.payload)
         for r, key, new in zip(reports, keys, news, strict=True)
     ]
     if not rows:
