@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daemon.metrics import Metrics
 from store import inbox, mailboxes
-from store.archive import Archive, ArchiveError
+from store.archive import Archive, ArchiveError, put_all
 from store.clock import utcnow
 from store.db import StoreUnavailable
 
@@ -79,9 +79,8 @@ class Ingestor:
         if not messages:
             return []
         try:
-            # All in flight together: the filesystem shares their fsyncs (one journal commit
-            # for many files) instead of waiting for each in turn.
-            shas = await asyncio.gather(*(self._archive.put(m.raw) for m in messages))
+            # All at once: on the filesystem, one pair of durability barriers for the batch.
+            shas = await put_all(self._archive, [m.raw for m in messages])
             now = utcnow()
             async with self._sessions() as session, session.begin():
                 puts = [

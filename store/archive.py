@@ -1,23 +1,23 @@
 """Content-addressed, write-once storage for raw bytes (received mail, sent payloads, receipts).
 
 An item is named by the SHA-256 of its bytes, so writing the same bytes twice is a no-op and an
-item can never be changed in place. The filesystem backend writes atomically (temp file, fsync,
-rename, fsync of the directory) and leaves files read-only. An S3/Object Lock backend implements
+item can never be changed in place. The filesystem backend writes atomically and durably (temp
+file, barrier, link, barrier: store/durable.py; one pair of barriers for a whole batch with
+`put_many`) and leaves files read-only. An S3/Object Lock backend implements
 the same `Archive` protocol (conservazione issue).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import os
 import re
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from store import durable
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
@@ -49,6 +49,26 @@ class Archive(Protocol):
     async def exists(self, sha256: str) -> bool:
         """Tell whether an item named ``sha256`` is stored."""
         ...
+
+
+@runtime_checkable
+class BatchArchive(Archive, Protocol):
+    """An `Archive` that stores many items at once more cheaply than one by one."""
+
+    async def put_many(self, blobs: Sequence[bytes]) -> list[str]:
+        """`put` each of ``blobs``; all durable on return; their SHA-256s in order."""
+        ...
+
+
+async def put_all(archive: Archive, blobs: Sequence[bytes]) -> list[str]:
+    """Store every blob; return their SHA-256s in order.
+
+    In one call where the backend has one (the filesystem: two durability barriers for all);
+    otherwise all in flight together, so their round trips overlap.
+    """
+    if isinstance(archive, BatchArchive):
+        return await archive.put_many(blobs)
+    return list(await asyncio.gather(*(archive.put(b) for b in blobs)))
 
 
 def sha256_hex(data: bytes) -> str:
@@ -97,27 +117,28 @@ class FilesystemArchive:
         """See `Archive.exists`."""
         return self.path_of(sha256).exists()
 
+    async def put_many(self, blobs: Sequence[bytes]) -> list[str]:
+        """Store several items with two durability barriers for all (store/durable.py)."""
+        return await in_io_thread(self.put_many_blocking, blobs)
+
     def put_blocking(self, data: bytes) -> str:
         """Store ``data`` atomically and durably; return its SHA-256."""
-        digest = sha256_hex(data)
-        final = self.path_of(digest)
-        if final.exists():
-            return digest  # same name, same bytes: write-once means nothing to do
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.chmod(tmp_name, 0o444)
-            # os.link fails if the name exists, so a concurrent writer cannot be overwritten.
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp_name, final)
-        finally:
-            os.unlink(tmp_name)
-        fsync_dir(final.parent)
-        return digest
+        return self.put_many_blocking([data])[0]
+
+    def put_many_blocking(self, blobs: Sequence[bytes]) -> list[str]:
+        """Store each of ``blobs`` atomically, all durable on return; return their SHA-256s."""
+        digests = [sha256_hex(data) for data in blobs]
+        durable.publish(self.root, self.stage_missing(dict(zip(digests, blobs, strict=True))))
+        return digests
+
+    def stage_missing(self, blobs: Mapping[str, bytes]) -> list[durable.Staged]:
+        """Stage the items (by digest) not stored yet; the caller publishes them."""
+        staged = []
+        for digest, data in blobs.items():
+            final = self.path_of(digest)
+            if not final.exists():  # same name, same bytes: write-once means nothing to do
+                staged.append(durable.stage(final, data))
+        return staged
 
     def get_blocking(self, sha256: str) -> bytes:
         """Return the stored bytes, verifying that they still hash to their name."""
@@ -128,12 +149,3 @@ class FilesystemArchive:
         if sha256_hex(data) != sha256:
             raise ItemCorrupt(f"archive item {sha256} does not match its hash")
         return data
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a directory: the names created or renamed in it survive a crash."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import threading
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from store import durable
 from store.archive import (
     Archive,
     ArchiveError,
     FilesystemArchive,
     _check_name,
-    fsync_dir,
     in_io_thread,
     sha256_hex,
 )
@@ -67,17 +65,30 @@ async def put_item(archive: Archive, data: bytes, retain_until: dt.datetime) -> 
 PUT_CONCURRENCY = 8
 
 
-async def put_items(archive: Archive, blobs: Sequence[tuple[bytes, dt.datetime]]) -> None:
-    """`put_item` every blob concurrently, each distinct content once (the latest retention).
+@runtime_checkable
+class BatchWormArchive(WormArchive, Protocol):
+    """A `WormArchive` that stores many items at once more cheaply than one by one."""
 
-    A unit's file, MT, envelope and manifest, or those of a whole batch of units: writing them
-    one after the other waits for one fsync after another; in flight together they share them.
+    async def put_retained_many(self, blobs: Sequence[tuple[bytes, dt.datetime]]) -> list[str]:
+        """`put_retained` each ``(data, retain_until)``; all durable on return."""
+        ...
+
+
+async def put_items(archive: Archive, blobs: Sequence[tuple[bytes, dt.datetime]]) -> None:
+    """`put_item` every blob, each distinct content once (the latest retention).
+
+    A unit's file, MT, envelope and manifest, or those of a whole batch of units. A backend
+    that stores many at once does so (the filesystem: two durability barriers for all, rather
+    than two per file); otherwise they are put concurrently, so their round trips overlap.
     """
     latest: dict[str, tuple[bytes, dt.datetime]] = {}
     for data, until in blobs:
         digest = sha256_hex(data)
         if digest not in latest or until > latest[digest][1]:
             latest[digest] = (data, until)
+    if isinstance(archive, BatchWormArchive):
+        await archive.put_retained_many(list(latest.values()))
+        return
     gate = asyncio.Semaphore(PUT_CONCURRENCY)
 
     async def put(data: bytes, until: dt.datetime) -> None:
@@ -104,25 +115,34 @@ class RetainedFilesystemArchive(FilesystemArchive):
 
     def put_retained_blocking(self, data: bytes, retain_until: dt.datetime) -> str:
         """Store ``data`` and record (or extend) its retention."""
-        digest = self.put_blocking(data)
-        current = self.retention_blocking(digest)
-        if current is None or retain_until > current:
-            self._write_retention(digest, retain_until)
-        return digest
+        return self.put_retained_many_blocking([(data, retain_until)])[0]
 
-    def _write_retention(self, digest: str, until: dt.datetime) -> None:
-        # As durable as the item itself: a record lost in a crash after the commit would leave
-        # a document under legal retention deletable (temp file, fsync, rename, dir fsync).
-        path = self._retention_path(digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{digest}-{os.getpid()}-{threading.get_ident()}")
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(until.astimezone(dt.UTC).isoformat())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, path)  # only ever moves the date later (checked by the caller)
-        fsync_dir(path.parent)
+    async def put_retained_many(self, blobs: Sequence[tuple[bytes, dt.datetime]]) -> list[str]:
+        """`put_retained` for many items: two durability barriers for all (store/durable.py)."""
+        return await in_io_thread(self.put_retained_many_blocking, blobs)
+
+    def put_retained_many_blocking(self, blobs: Sequence[tuple[bytes, dt.datetime]]
+                                   ) -> list[str]:
+        """Store the items and record (or extend) their retention, all durable on return.
+
+        A retention record is as durable as its item: one lost in a crash after the caller's
+        commit would leave a document under legal retention deletable. It only ever moves
+        later (checked here, before it is staged).
+        """
+        digests = [sha256_hex(data) for data, _ in blobs]
+        latest: dict[str, tuple[bytes, dt.datetime]] = {}
+        for digest, (data, until) in zip(digests, blobs, strict=True):
+            if digest not in latest or until > latest[digest][1]:
+                latest[digest] = (data, until)
+        staged = self.stage_missing({d: data for d, (data, _) in latest.items()})
+        for digest, (_, until) in latest.items():
+            current = self.retention_blocking(digest)
+            if current is None or until > current:
+                staged.append(durable.stage(
+                    self._retention_path(digest),
+                    until.astimezone(dt.UTC).isoformat().encode("ascii"), replace=True))
+        durable.publish(self.root, staged)
+        return digests
 
     async def retention(self, sha256: str) -> dt.datetime | None:
         """See `WormArchive.retention`."""

@@ -50,7 +50,7 @@ from handlers.pec_receipts import RecordPecReceipt
 from handlers.sdi_notifications import RecordSdiNotification
 from handlers.work import Effect
 from store import passive_intake, receipts
-from store.archive import sha256_hex
+from store.archive import put_all, sha256_hex
 from store.models import InboxItem
 from store.models_passive import PassiveEsito, ReceivedFile, ReceivedInvoice
 from store.passive_intake import NewFile, NewInvoice, SdiMessageIn
@@ -133,7 +133,7 @@ async def _write(deliveries: Sequence[_Delivery], *, units_too: bool = False) ->
     if units_too and getattr(conservation, "root", None) == getattr(archive, "root", False):
         return
     distinct = {sha256_hex(b): b for d in deliveries for b in d.blobs}
-    await asyncio.gather(*(archive.put(b) for b in distinct.values()))
+    await put_all(archive, list(distinct.values()))
 
 
 async def _envelopes(deliveries: Sequence[_Delivery]) -> list[bytes]:

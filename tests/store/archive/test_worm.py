@@ -91,22 +91,14 @@ async def test_rgw_bucket_without_object_lock_is_refused(rgw_archive: S3ObjectLo
         await plain.ensure_bucket()
 
 
-def test_retention_record_is_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_record_is_durable(tmp_path: Path, fsynced: list[str]) -> None:
     """The record is fsynced, then its directory after the rename (crash-safe like the item)."""
-    import os
-
     worm = RetainedFilesystemArchive(tmp_path)
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = fsynced
     sha = worm.put_retained_blocking(b"conservato", LATER)
     record = worm._retention_path(sha)
-    assert any(".tmp-" in p and sha in p for p in synced)  # the record's content
+    # the record's content under its temporary name, before the rename
+    assert any(p.startswith(f"{record.parent}/.tmp-") for p in synced)
     assert str(record.parent) in synced  # its name
     assert worm.retention_blocking(sha) == LATER
     assert [p.name for p in record.parent.iterdir()] == [record.name]  # no temp left
