@@ -88,17 +88,40 @@ class InboxRunner:
         return rec
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process items until ``stop`` is set; finish the item in hand before returning."""
+        """Process items until ``stop`` is set; finish the items in hand before returning.
+
+        Pipelined: a batch is claimed, then the previous one is applied while this one is
+        decided. Deciding is pure (it never reads the store), so deciding early changes
+        nothing, and batches are still applied one after the other, in order. The claim comes
+        first so that it never waits for the apply's transaction (SQLite has one writer).
+        """
+        pending: list[_Decided] = []
         while not stop.is_set():
             self._metrics.heartbeat("inbox")
             try:
-                done = await self.run_once(stop)
+                if self._careful_until is not None and pending:
+                    # Careful mode blames a crash on the one item in hand: nothing overlaps.
+                    await self._finish(pending)
+                    pending = []
+                batch = await self._claim()
+                applying = asyncio.create_task(self._finish(pending)) if pending else None
+                pending = []
+                try:
+                    decided = await self._decide_all(batch, stop)
+                finally:
+                    if applying is not None:
+                        await applying
+                pending = decided
             except (OperationalError, DBAPIError) as exc:
+                # What was in hand stays claimed, and is requeued by the recovery.
+                pending = []
                 self._outage(exc)
-                done = 0
                 await wait_any(stop, timeout=min(30.0, self._settings.poll_seconds * 10))
-            if done == 0:
+                continue
+            if not batch and not pending:
                 await self._idle(stop)
+        if pending:
+            await self._finish(pending)
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch, decide every item, apply them in one transaction; return the count.
@@ -106,12 +129,23 @@ class InboxRunner:
         After a crash the items it left claimed are processed one per batch ("careful mode"),
         so that a message that kills the process is blamed alone and reaches ``bad``.
         """
+        decided = await self._decide_all(await self._claim(), stop)
+        await self._finish(decided)
+        return len(decided)
+
+    async def _claim(self) -> list[InboxItem]:
         limit = 1 if self._careful_until is not None else self._settings.batch_size
         async with self._sessions() as session, session.begin():
             batch = await inbox.claim(session, self._worker, limit=limit, now=utcnow())
         if self._store_down:
             log.warning("store reachable again: inbox processing resumed")
             self._store_down = False
+        return batch
+
+    async def _decide_all(
+        self, batch: list[InboxItem], stop: asyncio.Event | None
+    ) -> list[_Decided]:
+        """Decide the batch's items in order; on ``stop``, give the undecided ones back."""
         decided: list[_Decided] = []
         for index, item in enumerate(batch):
             if stop is not None and stop.is_set():
@@ -119,11 +153,15 @@ class InboxRunner:
                     await inbox.unclaim(session, [i.id for i in batch[index:]], now=utcnow())
                 break
             decided.append(await self._decide_item(item))
-        if decided:
-            await self._apply_batch(decided)
-            if self._careful_until is not None and decided[-1].item.id >= self._careful_until:
-                self._careful_until = None
-        return len(decided)
+        return decided
+
+    async def _finish(self, decided: list[_Decided]) -> None:
+        """Apply a decided batch; leave careful mode once past the items a crash left."""
+        if not decided:
+            return
+        await self._apply_batch(decided)
+        if self._careful_until is not None and decided[-1].item.id >= self._careful_until:
+            self._careful_until = None
 
     async def drain(self) -> int:
         """Process until the queue is empty (tests, `pecora inbox` tools); return the count."""

@@ -119,3 +119,78 @@ async def test_after_a_crash_the_claimed_items_go_one_per_batch(
     assert [await runner.run_once() for _ in range(3)] == [1, 1, 1]
     # ... then whole batches again
     assert await runner.run_once() == 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Logged(Effect):
+    item_id: int
+
+
+_EVENTS: list[tuple[str, int]] = []
+
+
+@applier(_Logged)
+async def _slow_apply(session: AsyncSession, effect: Effect, ctx: ApplyContext) -> bool:
+    assert isinstance(effect, _Logged)
+    _EVENTS.append(("apply", effect.item_id))
+    await asyncio.sleep(0.05)  # long enough for the next batch to be decided meanwhile
+    _EVENTS.append(("applied", effect.item_id))
+    return True
+
+
+async def _run_logged(
+    sessions: async_sessionmaker[AsyncSession],
+    runner: InboxRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    ids: list[int],
+) -> list[tuple[str, int]]:
+    from handlers.work import Disposition, Outcome, Work
+
+    def decide(work: Work, max_bytes: int) -> Outcome:
+        _EVENTS.append(("decide", work.item_id))
+        return Outcome("test-route", Disposition.DONE, "processed", (_Logged(work.item_id),))
+
+    _EVENTS.clear()
+    monkeypatch.setattr("daemon.runners.inbox.process", decide)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    for _ in range(200):
+        async with sessions() as s:
+            states = [(await inbox.get(s, i)).state for i in ids]  # type: ignore[union-attr]
+        if all(state is InboxState.DONE for state in states):
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    return list(_EVENTS)
+
+
+async def test_run_decides_the_next_batch_while_applying_one_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [await _put(sessions, archive, f"From: a@b\r\n\r\n{n}\r\n".encode()) for n in range(6)]
+    runner = InboxRunner(sessions, archive, InboxSettings(batch_size=2, poll_seconds=0.05),
+                         worker="w", wake=asyncio.Event(), metrics=Metrics())
+    events = await _run_logged(sessions, runner, monkeypatch, ids)
+    assert [i for what, i in events if what == "apply"] == ids  # batches applied in order
+    assert [i for what, i in events if what == "decide"] == ids
+    # the second batch was decided while the first was being applied
+    assert events.index(("decide", ids[2])) < events.index(("applied", ids[1]))
+    assert events.index(("decide", ids[4])) < events.index(("applied", ids[3]))
+
+
+async def test_run_in_careful_mode_overlaps_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [await _put(sessions, archive, f"From: a@b\r\n\r\n{n}\r\n".encode()) for n in range(3)]
+    async with sessions() as s, s.begin():  # a crash with every item claimed
+        assert len(await inbox.claim(s, "w", limit=3, now=utcnow())) == 3
+    runner = _runner(sessions, archive)
+    await runner.recover()
+    events = await _run_logged(sessions, runner, monkeypatch, ids)
+    # a crash while deciding an item must not be blamed on another one still being applied
+    assert events == [e for i in ids for e in (("decide", i), ("apply", i), ("applied", i))]

@@ -138,12 +138,22 @@ async def test_kill_9_during_campaign(tmp_path: Path) -> None:
         assert CampaignSettings().page_size  # the section parses
         log = tmp_path / "daemon.log"
         progress = []
+
+        def sent() -> tuple[int, int, int]:
+            return (len(sink.handler.received), sms.accepted, rol.confirmed)
+
         for _ in range(3):
+            before = sent()
             proc = _start(config, log)
-            await asyncio.sleep(rng.uniform(1.5, 4.0))
+            # Killed at a random moment soon after this run starts sending, so that the kill
+            # lands mid-campaign however fast the machine sends (a fixed delay did not).
+            started = time.monotonic()
+            while sent() == before and proc.poll() is None and time.monotonic() - started < 60:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(rng.uniform(0.0, 0.3))
             proc.send_signal(signal.SIGKILL)
             await asyncio.to_thread(proc.wait, 10)
-            progress.append((len(sink.handler.received), sms.accepted, rol.confirmed))
+            progress.append(sent())
         proc = _start(config, log)
         try:
             deadline = time.monotonic() + 240
