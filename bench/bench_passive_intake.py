@@ -44,6 +44,7 @@ from daemon.ingest import Ingestor  # noqa: E402
 from daemon.ingress.imap import ImapWatcher  # noqa: E402
 from daemon.metrics import Metrics  # noqa: E402
 from daemon.runners.inbox import InboxRunner  # noqa: E402
+from daemon.services import decider  # noqa: E402
 from handlers.formats.pec_build import PecProvider  # noqa: E402
 from handlers.formats.sandbox_pki import make_sandbox_pki  # noqa: E402
 from store import migrate  # noqa: E402
@@ -55,6 +56,21 @@ from tests.support.dovecot import Dovecot, MailUser, free_port  # noqa: E402
 from tests.support.sdi_envelopes import envelopes  # noqa: E402
 
 USER = "fatture@pec.bench.test"
+
+
+def worker_peaks() -> list[int]:
+    """Peak RSS (kB) of this process's multiprocessing children: the decide workers."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if (int(fields.get("PPid", "0")) == os.getpid() and b"spawn_main" in cmdline
+                and "VmHWM" in fields):
+            peaks.append(int(fields["VmHWM"].split()[0]))
+    return peaks
 
 
 async def count(sessions: object, model: type) -> int:
@@ -110,9 +126,10 @@ async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> No
         password=SecretRef(env="PECORA_BENCH_IMAP_PW"), batch_size=200),
         ingestor, sessions, "bench-node")
     facts = passive_facts(PassiveSettings(), extra_anchors=(supplier_ca,))
-    runners = [InboxRunner(sessions, archive, InboxSettings(batch_size=args.batch_size,
-                                                            poll_seconds=0.05),
-                           worker=f"bench-{i}", wake=wake, metrics=Metrics(), facts=facts)
+    settings = InboxSettings(batch_size=args.batch_size, poll_seconds=0.05,
+                             decide_workers=args.decide_workers)
+    runners = [InboxRunner(sessions, archive, settings, worker=f"bench-{i}", wake=wake,
+                           metrics=Metrics(), decider=decider(settings, facts))
                for i in range(args.runners)]
     stop = asyncio.Event()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -132,6 +149,9 @@ async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> No
     synced = ingestor.received
     stop.set()
     await asyncio.gather(*tasks)
+    workers_kb = worker_peaks()
+    for r in runners:
+        await r.close()
     async with sessions() as s:
         bad = (await s.execute(select(func.count()).select_from(InboxItem).where(
             InboxItem.state != InboxState.DONE))).scalar_one()
@@ -148,6 +168,7 @@ async def bench(args: argparse.Namespace, server: Dovecot, data_dir: Path) -> No
     print(f"intake alone (first inbox row -> last item done): {span:.2f} s = "
           f"{args.envelopes / span:.0f} invoices/s")
     print(f"peak RSS: {peak_kb / 1024:.0f} MB (before the run: {rss_before / 1024:.0f} MB); "
+          f"decide workers: {', '.join(f'{kb / 1024:.0f} MB' for kb in workers_kb) or 'none'}; "
           f"cores available: {len(os.sched_getaffinity(0))}")
     print("target (>= 150 invoices/s):", "met" if rate >= 150 else "MISSED")
 
@@ -160,6 +181,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs for a look")
     parser.add_argument("--db-url", help="a PostgreSQL URL (postgresql+asyncpg://...) instead of "
                         "SQLite; its public schema is DROPPED first: give a throw-away database")
+    parser.add_argument("--decide-workers", type=int, default=None,
+                        help="[inbox] decide_workers (0: a thread; unset: the daemon's default)")
     parser.add_argument("--reuse", type=Path, help="keep built envelopes here and reuse them")
     args = parser.parse_args()
     if not shutil.which("dovecot"):

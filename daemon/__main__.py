@@ -4,4 +4,5 @@ import sys
 
 from daemon.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process imports it (daemon/deciding.py)
+    sys.exit(main())

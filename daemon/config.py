@@ -170,6 +170,9 @@ class InboxSettings(_Model):
     batch_size: int = Field(20, ge=1)
     poll_seconds: float = Field(1.0, gt=0)
     stale_claim_minutes: float = Field(15, gt=0)
+    # Worker processes that run the pure pipelines (daemon/deciding.py); 0: a thread of the
+    # daemon's process. Unset: one per core but one, at most four.
+    decide_workers: int | None = Field(None, ge=0)
 
 
 class OutboxSettings(_Model):

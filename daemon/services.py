@@ -24,7 +24,8 @@ from channels.base import Channel
 from channels.registry import build_channels
 from daemon.archive.conservation import ConservedArchive
 from daemon.archive.settings import open_archive
-from daemon.config import Settings
+from daemon.config import InboxSettings, Settings
+from daemon.deciding import Decider, ProcessDecider, ThreadDecider, auto_workers
 from daemon.ingest import Ingestor
 from daemon.metrics import Metrics
 from daemon.runners.inbox import InboxRunner
@@ -79,6 +80,16 @@ def _channel_passwords(settings: Settings) -> dict[str, str | None]:
     }
 
 
+def decider(settings: InboxSettings, facts: tuple[object, ...]) -> Decider:
+    """Where the inbox pipelines run: worker processes unless ``decide_workers = 0``."""
+    workers = settings.decide_workers
+    if workers is None:
+        workers = auto_workers()
+    if workers == 0:
+        return ThreadDecider(facts, max_bytes=settings.max_message_bytes)
+    return ProcessDecider(facts, max_bytes=settings.max_message_bytes, workers=workers)
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -91,6 +102,7 @@ async def open_services(
     data_dir = settings.daemon.data_dir
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_engine(settings.database_url())
+    inbox_decider = decider(settings.inbox, facts)
     try:
         await prepare_database(
             engine, auto_migrate=settings.daemon.auto_migrate if migrate_db is None else migrate_db
@@ -119,7 +131,7 @@ async def open_services(
                 worker=node,
                 wake=inbox_wake,
                 metrics=metrics,
-                facts=facts,
+                decider=inbox_decider,
             ),
             outbox_runner=OutboxRunner(
                 sessions,
@@ -136,6 +148,7 @@ async def open_services(
         metrics.add_gauges(lambda: queue_gauges(sessions))
         yield services
     finally:
+        await inbox_decider.close()
         await engine.dispose()
 
 

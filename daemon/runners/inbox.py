@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from daemon.apply import ApplyContext, Unmatched, apply, apply_batch, batch_kind
 from daemon.config import InboxSettings
+from daemon.deciding import Decider, ThreadDecider
 from daemon.metrics import Metrics
 from daemon.waiting import wait_any
-from handlers.run import process
 from handlers.work import Disposition, Effect, Outcome, Work
 from store import inbox
 from store.archive import Archive
@@ -30,7 +30,24 @@ from store.models import InboxItem, InboxState
 log = logging.getLogger(__name__)
 decisions = logging.getLogger("pecora.decisions")
 
+#: Most bytes of raw messages read and decided at once: a batch of 30 MB messages is decided a
+#: few at a time, not 20 at once.
+DECIDE_BYTES = 64 * 1024 * 1024
+
 _STATE = {Disposition.DONE: InboxState.DONE, Disposition.QUARANTINE: InboxState.QUARANTINED}
+
+
+def _by_size(batch: list[InboxItem], budget: int) -> list[list[InboxItem]]:
+    """Consecutive groups of at most ``budget`` bytes (one item at least)."""
+    groups: list[list[InboxItem]] = []
+    total = 0
+    for item in batch:
+        if not groups or total + item.size > budget:
+            groups.append([])
+            total = 0
+        groups[-1].append(item)
+        total += item.size
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +73,13 @@ class InboxRunner:
         wake: asyncio.Event,
         metrics: Metrics,
         facts: tuple[object, ...] = (),
+        decider: Decider | None = None,
     ) -> None:
         self._sessions = sessions
         # Facts every pipeline may need that come from the configuration (trust anchors,
-        # our own identity): handlers stay pure and read them from the Work.
-        self._facts = facts
+        # our own identity): handlers stay pure and read them from the Work. The decider
+        # adds them (a process decider has sent them to its workers once).
+        self._decider = decider or ThreadDecider(facts, max_bytes=settings.max_message_bytes)
         self._archive = archive
         self._settings = settings
         self._worker = worker
@@ -145,14 +164,43 @@ class InboxRunner:
     async def _decide_all(
         self, batch: list[InboxItem], stop: asyncio.Event | None
     ) -> list[_Decided]:
-        """Decide the batch's items in order; on ``stop``, give the undecided ones back."""
+        """Decide the batch's items (in parallel where the decider can); in order.
+
+        A group of a few dozen megabytes at most at a time; on ``stop`` the groups not
+        started yet are given back (one started is finished, like the item in hand).
+        """
         decided: list[_Decided] = []
-        for index, item in enumerate(batch):
+        for group in _by_size(batch, DECIDE_BYTES):
             if stop is not None and stop.is_set():
                 async with self._sessions() as session, session.begin():
-                    await inbox.unclaim(session, [i.id for i in batch[index:]], now=utcnow())
+                    await inbox.unclaim(session, [i.id for i in batch[len(decided):]],
+                                        now=utcnow())
                 break
-            decided.append(await self._decide_item(item))
+            decided += await self._decide_group(group)
+        return decided
+
+    async def _decide_group(self, batch: list[InboxItem]) -> list[_Decided]:
+        raws = await asyncio.gather(*(self._archive.get(i.sha256) for i in batch),
+                                    return_exceptions=True)
+        for raw in raws:
+            if isinstance(raw, (OperationalError, DBAPIError)):
+                raise raw
+        readable = [(item, raw) for item, raw in zip(batch, raws, strict=True)
+                    if isinstance(raw, bytes)]
+        verdicts = iter(await self._decider.decide([
+            Work(item.id, raw, item.received_at, item.source, item.mailbox)
+            for item, raw in readable]))
+        decided = []
+        for item, raw in zip(batch, raws, strict=True):
+            if isinstance(raw, BaseException):  # lost bytes: shunted with the reason
+                tb = "".join(traceback.format_exception(raw))
+                log.error("item %d shunted: %s", item.id, raw)
+                decided.append(_Decided(item, None, f"{type(raw).__name__}: {raw}", tb))
+                continue
+            v = next(verdicts)
+            if v.outcome is None:
+                log.error("item %d shunted: %s\n%s", item.id, v.error, v.traceback or "")
+            decided.append(_Decided(item, v.outcome, v.error, v.traceback))
         return decided
 
     async def _finish(self, decided: list[_Decided]) -> None:
@@ -163,30 +211,16 @@ class InboxRunner:
         if self._careful_until is not None and decided[-1].item.id >= self._careful_until:
             self._careful_until = None
 
+    async def close(self) -> None:
+        """Stop the decider's workers (after `run` returned)."""
+        await self._decider.close()
+
     async def drain(self) -> int:
         """Process until the queue is empty (tests, `pecora inbox` tools); return the count."""
         total = 0
         while n := await self.run_once():
             total += n
         return total
-
-    async def _decide_item(self, item: InboxItem) -> _Decided:
-        """Run the pure pipeline for one item (no store writes); a bug is kept for shunting."""
-        try:
-            raw = await self._archive.get(item.sha256)
-            work = Work(
-                item.id, raw, item.received_at, item.source, item.mailbox, facts=self._facts
-            )
-            # Parsing and verifying take real CPU on large messages: keep the loop free.
-            outcome = await asyncio.to_thread(
-                process, work, max_bytes=self._settings.max_message_bytes
-            )
-        except (OperationalError, DBAPIError):
-            raise
-        except Exception as exc:  # a bug (or lost bytes): shunted with its traceback
-            log.exception("item %d shunted", item.id)
-            return _Decided(item, None, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        return _Decided(item, outcome, None, None)
 
     async def _apply_batch(self, decided: list[_Decided]) -> None:
         """Apply every decided item in one transaction, each inside its own savepoint.

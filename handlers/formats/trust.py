@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -75,6 +76,14 @@ class TrustStore:
     def __post_init__(self) -> None:
         if self.anchors:
             object.__setattr__(self, "_store", Store(list(self.anchors)))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable as DER (the inbox decides items in worker processes: daemon/deciding.py);
+        # certificate objects themselves cannot be pickled.
+        return (TrustStore.from_bytes, (
+            [c.public_bytes(Encoding.DER) for c in self.anchors],
+            [c.public_bytes(Encoding.DER) for c in self.intermediates],
+        ))
 
     @classmethod
     def from_bytes(

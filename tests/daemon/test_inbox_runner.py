@@ -92,7 +92,7 @@ async def test_unmatched_effect_quarantines_with_its_reason(
 
     item_id = await _put(sessions, archive, b"From: a@b\r\n\r\nbody\r\n")
     monkeypatch.setattr(
-        "daemon.runners.inbox.process",
+        "daemon.deciding.process",
         lambda work, max_bytes: Outcome("test-route", Disposition.DONE, "processed", (_Nobody(),)),
     )
     await _runner(sessions, archive).drain()
@@ -151,7 +151,7 @@ async def _run_logged(
         return Outcome("test-route", Disposition.DONE, "processed", (_Logged(work.item_id),))
 
     _EVENTS.clear()
-    monkeypatch.setattr("daemon.runners.inbox.process", decide)
+    monkeypatch.setattr("daemon.deciding.process", decide)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     for _ in range(200):
@@ -194,3 +194,38 @@ async def test_run_in_careful_mode_overlaps_nothing(
     events = await _run_logged(sessions, runner, monkeypatch, ids)
     # a crash while deciding an item must not be blamed on another one still being applied
     assert events == [e for i in ids for e in (("decide", i), ("apply", i), ("applied", i))]
+
+
+async def test_an_item_that_kills_its_decoder_is_shunted_and_the_daemon_goes_on(
+    sessions: async_sessionmaker[AsyncSession], archive: FilesystemArchive
+) -> None:
+    from daemon.deciding import ProcessDecider
+    from tests.support.deciding import KILLER, crash_on_marker
+
+    ids = [await _put(sessions, archive, f"From: a@b\r\n\r\n{body}\r\n".encode())
+           for body in ("before", KILLER.decode(), "after")]
+    decider = ProcessDecider((), max_bytes=1 << 20, workers=1, target=crash_on_marker)
+    runner = InboxRunner(sessions, archive, InboxSettings(), worker="w", wake=asyncio.Event(),
+                         metrics=Metrics(), decider=decider)
+    try:
+        assert await runner.drain() == 3
+    finally:
+        await runner.close()
+    async with sessions() as s:
+        before, killer, after = [await inbox.get(s, i) for i in ids]
+    assert before is not None and before.state is InboxState.QUARANTINED  # not for pecora
+    assert after is not None and after.state is InboxState.QUARANTINED
+    assert killer is not None and killer.state is InboxState.SHUNTED
+    assert "decoding process died twice" in (killer.reason or "")
+
+
+def test_large_messages_are_decided_a_few_at_a_time() -> None:
+    from types import SimpleNamespace
+
+    from daemon.runners.inbox import _by_size
+
+    mb = 1024 * 1024
+    items = [SimpleNamespace(size=n * mb) for n in (30, 30, 10, 70, 0, 1)]
+    groups = _by_size(items, 64 * mb)  # type: ignore[arg-type]
+    assert [[i.size // mb for i in g] for g in groups] == [[30, 30], [10], [70], [0, 1]]
+    assert _by_size([], 64 * mb) == []

@@ -88,3 +88,13 @@ def test_check_signer_at_signing_time(pki: dict[str, _pki.Issued]) -> None:
         Failure.NOT_YET_VALID_AT_SIGNING)
     ca_only = _pki.make_signer(pki["root"], key=_pki.ec_key(), cert_sign_only=True)
     assert store.check_signer(ca_only.cert, [], WHEN).failure is Failure.KEY_USAGE
+
+
+def test_a_store_survives_pickling(pki: dict[str, _pki.Issued]) -> None:
+    """Worker processes get the trust anchors pickled (daemon/deciding.py)."""
+    import pickle
+
+    store = TrustStore.from_bytes([pki["root"].pem], [pki["inter"].pem])
+    copy = pickle.loads(pickle.dumps(store))  # noqa: S301  # our own bytes
+    assert copy == store
+    assert copy.validate(pki["leaf"].cert, [], WHEN).ok  # its verification store is rebuilt
