@@ -22,6 +22,7 @@ One whose daemon was killed outright exits by itself within a second.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import signal
@@ -36,6 +37,8 @@ from typing import Protocol
 
 from handlers.run import process
 from handlers.work import Outcome, Work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,10 @@ class Decider(Protocol):
 
     async def decide(self, works: Sequence[Work]) -> list[Verdict]:
         """One verdict per work, in order; never raises for an item's fault."""
+        ...
+
+    async def start(self) -> None:
+        """Have the workers ready (before any item is claimed for them)."""
         ...
 
     async def close(self) -> None:
@@ -88,6 +95,9 @@ class ThreadDecider:
         return [await asyncio.to_thread(_run, w, self._facts, self._max_bytes, target)
                 for w in works]
 
+    async def start(self) -> None:
+        """See `Decider.start`: nothing to start."""
+
     async def close(self) -> None:
         """See `Decider.close`."""
 
@@ -115,6 +125,10 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+def _ready() -> int:
+    return os.getpid()
+
+
 def _decide_in_worker(work: Work, max_bytes: int, target: Callable[..., Outcome]) -> Verdict:
     return _run(work, _WORKER_FACTS, max_bytes, target)
 
@@ -139,6 +153,21 @@ class ProcessDecider:
                 self._workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker, initargs=(self._facts, os.getpid()))
         return self._pool
+
+    async def start(self) -> None:
+        """See `Decider.start`: spawn every worker and wait until each has started.
+
+        A worker takes a second or more to start (it imports the parsers). Were it started by
+        the first item, a daemon killed during that second would leave the item claimed, and
+        the inbox's recovery would count that as the item crashing the daemon.
+        """
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        try:
+            await asyncio.gather(*(loop.run_in_executor(pool, _ready)
+                                   for _ in range(self._workers)))
+        except Exception:  # e.g. facts that cannot be sent: each item will say so
+            log.exception("decide workers did not start")
 
     async def _submit(self, work: Work) -> Verdict:
         loop = asyncio.get_running_loop()

@@ -114,6 +114,7 @@ class InboxRunner:
         nothing, and batches are still applied one after the other, in order. The claim comes
         first so that it never waits for the apply's transaction (SQLite has one writer).
         """
+        await self._decider.start()  # before claiming anything for it
         pending: list[_Decided] = []
         while not stop.is_set():
             self._metrics.heartbeat("inbox")

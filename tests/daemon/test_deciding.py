@@ -138,3 +138,10 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has exited; only its parent (init here) has to reap it
+
+
+async def test_start_has_every_worker_up_before_the_first_item(pool: ProcessDecider) -> None:
+    await pool.start()
+    assert len(multiprocessing.active_children()) == 2
+    pids = {int(v.outcome.reason) for v in await _pids(pool) if v.outcome}
+    assert pids <= {p.pid for p in multiprocessing.active_children()}  # no new one needed

@@ -229,3 +229,34 @@ def test_large_messages_are_decided_a_few_at_a_time() -> None:
     groups = _by_size(items, 64 * mb)  # type: ignore[arg-type]
     assert [[i.size // mb for i in g] for g in groups] == [[30, 30], [10], [70], [0, 1]]
     assert _by_size([], 64 * mb) == []
+
+
+async def test_run_starts_the_decider_before_claiming(
+    sessions: async_sessionmaker[AsyncSession],
+    archive: FilesystemArchive,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from daemon.deciding import ThreadDecider
+
+    calls: list[str] = []
+
+    class Recording(ThreadDecider):
+        async def start(self) -> None:
+            calls.append("start")
+
+    real_claim = inbox.claim
+
+    async def claim(*args: object, **kwargs: object) -> list[object]:
+        calls.append("claim")
+        return await real_claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox, "claim", claim)
+    stop = asyncio.Event()
+    runner = InboxRunner(sessions, archive, InboxSettings(poll_seconds=0.05), worker="w",
+                         wake=asyncio.Event(), metrics=Metrics(),
+                         decider=Recording((), max_bytes=100))
+    task = asyncio.create_task(runner.run(stop))
+    await asyncio.sleep(0.2)
+    stop.set()
+    await task
+    assert calls[0] == "start" and calls.count("start") == 1 and "claim" in calls
