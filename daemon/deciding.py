@@ -68,7 +68,8 @@ class Decider(Protocol):
 
 def auto_workers() -> int:
     """Worker processes when not configured: a core is left to the daemon's own process."""
-    return max(1, min(4, len(os.sched_getaffinity(0)) - 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, (cores or 1) - 1))
 
 
 def _run(work: Work, facts: tuple[object, ...], max_bytes: int,
