@@ -23,12 +23,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import BaseModel
 
 from channels.fakes.base import FakeProvider
 from channels.fakes.providers import FakeFax, FakeRegisteredMail, FakeSms
@@ -36,7 +37,7 @@ from daemon.config import ChannelSettings, Settings
 from daemon.config_base import SecretRef
 from daemon.config_campaigns import KINDS
 from daemon.sandbox.elsewhere import MaildirMailbox
-from daemon.sandbox.network import free_port
+from daemon.sandbox.network import free_ports
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,20 @@ class _MaildirSink:
         return "250 2.0.0 kept in the sandbox mailbox (nothing leaves this machine)"
 
 
+def _named_ports(value: object) -> Iterator[int]:
+    """Every port the settings name (any ``*port`` field, at any depth)."""
+    items = value.model_dump() if isinstance(value, BaseModel) else value
+    if isinstance(items, dict):
+        for key, item in items.items():
+            if str(key).endswith("port") and isinstance(item, int) and item > 0:
+                yield item
+            else:
+                yield from _named_ports(item)
+    elif isinstance(items, list | tuple):
+        for item in items:
+            yield from _named_ports(item)
+
+
 @dataclass
 class SandboxMessaging:
     """The stand-ins of one run, and how pecora's settings reach them."""
@@ -99,18 +114,20 @@ class SandboxMessaging:
         secret_file.touch(mode=0o600)
         secret_file.write_text(secret, encoding="utf-8")
         cfg = settings.campaigns
-        port = cfg.webhook_port if "webhook_port" in cfg.model_fields_set else free_port(host)
+        # All picked at once, none that the configuration names: see `free_ports`.
+        ports = iter(free_ports(host, len(wanted) + 1, avoid=set(_named_ports(settings))))
+        port = cfg.webhook_port if "webhook_port" in cfg.model_fields_set else next(ports)
         webhook = f"http://{cfg.webhook_host}:{port}/webhooks"
         mail_dir = base / "mail" if "email" in wanted else None
         out = cls(host, mail_dir, secret_file, port)
         if mail_dir is not None:
-            out.ports[MAIL_ALIAS] = free_port(host)
+            out.ports[MAIL_ALIAS] = next(ports)
         for name, (alias, kind, fake) in _PROVIDERS.items():
             if name not in wanted:
                 continue
             callback = f"{webhook}/{alias}" if cfg.enabled and cfg.webhook_enabled else None
             out.providers[alias] = fake(webhook_secret=secret, callback_url=callback)
-            out.ports[alias] = free_port(host)
+            out.ports[alias] = next(ports)
             log.debug("sandbox %s provider for campaign channel %s", kind, name)
         return out
 

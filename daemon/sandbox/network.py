@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,9 +20,30 @@ log = logging.getLogger(__name__)
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on ``host`` (loopback) that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    return free_ports(host, 1)[0]
+
+
+def free_ports(host: str, count: int, avoid: Collection[int] = ()) -> list[int]:
+    """``count`` distinct TCP ports on ``host`` that were free a moment ago, none in ``avoid``.
+
+    Every socket stays bound until all are picked: released one by one, the kernel may hand
+    the same port out twice. ``avoid``: ports the configuration names but nobody has bound yet
+    (free to the kernel, so it may offer them too).
+    """
+    socks: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            sock = socket.socket()
+            socks.append(sock)
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+            if port not in avoid:
+                ports.append(port)
+        return ports
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 class Mailbox(Protocol):
