@@ -1,8 +1,9 @@
 """The inbox runner's sole purpose in life is to decide the disposition of each received item.
 
-It claims queued items, runs each through its route's pipeline of pure handlers, and applies
-the outcome in one transaction together with the item's new state. An exception is a bug: the
-item is shunted with its traceback and the runner goes on with the next one.
+It claims queued items, runs each through its route's pipeline of pure handlers (in worker
+processes or a thread: daemon/deciding.py), and applies the outcomes of a batch in one
+transaction together with the items' new states. An exception is a bug: the item is shunted
+with its traceback and the runner goes on with the next one.
 """
 
 from __future__ import annotations
