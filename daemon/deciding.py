@@ -147,6 +147,7 @@ class ProcessDecider:
         # A module-level function, pickled by name: tests pass one that crashes on purpose.
         self._target = target
         self._pool: ProcessPoolExecutor | None = None
+        self._fallback: ThreadDecider | None = None  # when workers cannot start at all
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -163,12 +164,17 @@ class ProcessDecider:
         the inbox's recovery would count that as the item crashing the daemon.
         """
         loop = asyncio.get_running_loop()
-        pool = self._executor()
         try:
+            pool = self._executor()
             await asyncio.gather(*(loop.run_in_executor(pool, _ready)
                                    for _ in range(self._workers)))
-        except Exception:  # e.g. facts that cannot be sent: each item will say so
-            log.exception("decide workers did not start")
+        except Exception:
+            # Facts that cannot be pickled, no /dev/shm, a sandbox forbidding processes:
+            # deciding goes on in a thread rather than shunting every item.
+            log.exception("decide workers could not start: deciding in a thread instead")
+            await self._restart()
+            self._fallback = ThreadDecider(self._facts, max_bytes=self._max_bytes,
+                                           target=self._target)
 
     async def _submit(self, work: Work) -> Verdict:
         loop = asyncio.get_running_loop()
@@ -182,6 +188,10 @@ class ProcessDecider:
 
     async def decide(self, works: Sequence[Work]) -> list[Verdict]:
         """See `Decider.decide`."""
+        if self._pool is None and self._fallback is None:
+            await self.start()  # `drain` and tests do not call it
+        if self._fallback is not None:
+            return await self._fallback.decide(works)
         done = await asyncio.gather(*(self._submit(w) for w in works), return_exceptions=True)
         if not any(isinstance(v, BrokenProcessPool) for v in done):
             return [self._verdict(v) for v in done]

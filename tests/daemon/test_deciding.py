@@ -145,3 +145,17 @@ async def test_start_has_every_worker_up_before_the_first_item(pool: ProcessDeci
     assert len(multiprocessing.active_children()) == 2
     pids = {int(v.outcome.reason) for v in await _pids(pool) if v.outcome}
     assert pids <= {p.pid for p in multiprocessing.active_children()}  # no new one needed
+
+
+async def test_workers_that_cannot_start_leave_deciding_to_a_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unpicklable = (*FACTS, lambda: None)  # a fact no worker can be given
+    decider = ProcessDecider(unpicklable, max_bytes=1 << 20, workers=1)
+    try:
+        [verdict] = await decider.decide([_work(1, _mail(b"hello"))])
+    finally:
+        await decider.close()
+    assert verdict.outcome is not None and verdict.outcome.route == "unknown"
+    assert "decide workers could not start: deciding in a thread instead" in caplog.text
+    assert multiprocessing.active_children() == []
