@@ -157,11 +157,12 @@ class ProcessDecider:
         return self._pool
 
     async def start(self) -> None:
-        """See `Decider.start`: spawn every worker and wait until each has started.
+        """See `Decider.start`: spawn every worker, and wait for one answer per worker.
 
         A worker takes a second or more to start (it imports the parsers). Were it started by
         the first item, a daemon killed during that second would leave the item claimed, and
-        the inbox's recovery would count that as the item crashing the daemon.
+        the inbox's recovery would count that as the item crashing the daemon. (A quick worker
+        may give two answers while another is still starting: at least one is ready.)
         """
         loop = asyncio.get_running_loop()
         try:
