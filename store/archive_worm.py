@@ -74,6 +74,16 @@ class BatchWormArchive(WormArchive, Protocol):
         ...
 
 
+def _latest_retention(digests: Sequence[str], blobs: Sequence[tuple[bytes, dt.datetime]]
+                      ) -> dict[str, tuple[bytes, dt.datetime]]:
+    """Each distinct content once (by its digest), with the latest retention asked for it."""
+    latest: dict[str, tuple[bytes, dt.datetime]] = {}
+    for digest, (data, until) in zip(digests, blobs, strict=True):
+        if digest not in latest or until > latest[digest][1]:
+            latest[digest] = (data, until)
+    return latest
+
+
 async def put_items(archive: Archive, blobs: Sequence[tuple[bytes, dt.datetime]]) -> None:
     """`put_item` every blob, each distinct content once (the latest retention).
 
@@ -81,14 +91,10 @@ async def put_items(archive: Archive, blobs: Sequence[tuple[bytes, dt.datetime]]
     that stores many at once does so (the filesystem: two durability barriers for all, rather
     than two per file); otherwise they are put concurrently, so their round trips overlap.
     """
-    latest: dict[str, tuple[bytes, dt.datetime]] = {}
-    for data, until in blobs:
-        digest = sha256_hex(data)
-        if digest not in latest or until > latest[digest][1]:
-            latest[digest] = (data, until)
-    if isinstance(archive, BatchWormArchive):
-        await archive.put_retained_many(list(latest.values()))
+    if isinstance(archive, BatchWormArchive):  # it keeps each distinct content once itself
+        await archive.put_retained_many(blobs)
         return
+    latest = _latest_retention([sha256_hex(data) for data, _ in blobs], blobs)
     gate = asyncio.Semaphore(PUT_CONCURRENCY)
 
     async def put(data: bytes, until: dt.datetime) -> None:
@@ -130,10 +136,7 @@ class RetainedFilesystemArchive(FilesystemArchive):
         later (checked here, before it is staged).
         """
         digests = [sha256_hex(data) for data, _ in blobs]
-        latest: dict[str, tuple[bytes, dt.datetime]] = {}
-        for digest, (data, until) in zip(digests, blobs, strict=True):
-            if digest not in latest or until > latest[digest][1]:
-                latest[digest] = (data, until)
+        latest = _latest_retention(digests, blobs)
         staged = self.stage_missing({d: data for d, (data, _) in latest.items()})
         for digest, (_, until) in latest.items():
             current = self.retention_blocking(digest)
